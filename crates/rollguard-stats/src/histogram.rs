@@ -50,7 +50,7 @@ impl LatencyHistogram {
 
     /// The bucket a latency (in microseconds) falls in.
     pub fn bucket_of_micros(micros: f64) -> usize {
-        if !(micros > BASE_MICROS) {
+        if micros.is_nan() || micros <= BASE_MICROS {
             // Also catches NaN: it is counted in the lowest bucket, never dropped.
             return 0;
         }

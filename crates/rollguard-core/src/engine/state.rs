@@ -1,0 +1,211 @@
+//! The engine's state, inputs and effects.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Millis;
+use crate::judge::{Judge, Verdict};
+use crate::observation::Observation;
+
+/// How a rollout ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Promoted,
+    RolledBack,
+    Aborted,
+    /// Traffic held where it was; a person must decide (`onFailure: freeze`).
+    Frozen,
+}
+
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Promoted => "promoted",
+            Outcome::RolledBack => "rolled_back",
+            Outcome::Aborted => "aborted",
+            Outcome::Frozen => "frozen",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Status {
+    Progressing,
+    /// A person paused it; judging (and automatic rollback) continue.
+    Paused {
+        by: String,
+    },
+    /// Waiting for a person to approve or promote.
+    AwaitingHuman {
+        reason: String,
+    },
+    Done {
+        outcome: Outcome,
+        at: Millis,
+        reason: String,
+    },
+}
+
+/// Per-metric bookkeeping besides the judge.
+pub struct MetricState {
+    pub name: String,
+    pub judge: Box<dyn Judge>,
+    pub last_data_at: Option<Millis>,
+    pub no_data_since: Option<Millis>,
+    pub no_data_reason: Option<String>,
+    /// The no-data timeout has been acted on for the current outage.
+    pub no_data_escalated: bool,
+}
+
+pub struct RolloutState {
+    pub started_at: Millis,
+    pub step_index: usize,
+    pub step_started_at: Millis,
+    /// Canary weight (percent) the engine has set.
+    pub weight: f64,
+    pub status: Status,
+    pub metrics: Vec<MetricState>,
+    /// Canary requests and bad requests served, over all metrics' first count source.
+    pub canary_requests: u64,
+    pub canary_errors: u64,
+    pub observations: u64,
+    /// When the canary last started serving traffic (weight went above 0).
+    pub exposed_since: Option<Millis>,
+    /// A person approved the current gate.
+    pub approved_step: Option<usize>,
+}
+
+impl RolloutState {
+    pub fn is_done(&self) -> bool {
+        matches!(self.status, Status::Done { .. })
+    }
+
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self.status {
+            Status::Done { outcome, .. } => Some(outcome),
+            _ => None,
+        }
+    }
+
+    /// Verdicts of every metric; `detailed` adds intervals and pass checks.
+    pub fn verdicts(&self, detailed: bool) -> Vec<Verdict> {
+        self.metrics
+            .iter()
+            .map(|m| m.judge.verdict(detailed))
+            .collect()
+    }
+}
+
+/// What a person (or an API client) asks of a rollout.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Command {
+    pub kind: CommandKind,
+    pub by: String,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandKind {
+    /// Let a gate (a `pause: {}` step, an approval, a held analysis) pass.
+    Approve,
+    /// Skip the current step's wait.
+    Promote,
+    /// Go straight to 100%.
+    PromoteFull,
+    Pause,
+    Resume,
+    Abort,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// Time passed; nothing sensed.
+    Tick,
+    Observe(Observation),
+    Command(Command),
+}
+
+/// Kinds of ledger event the engine asks to record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Started,
+    Observed,
+    WeightSet,
+    StepPassed,
+    Held,
+    AwaitingHuman,
+    Denied,
+    Paused,
+    Resumed,
+    Approved,
+    Promoted,
+    RolledBack,
+    Aborted,
+    Frozen,
+}
+
+impl EventKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventKind::Started => "started",
+            EventKind::Observed => "observed",
+            EventKind::WeightSet => "weight_set",
+            EventKind::StepPassed => "step_passed",
+            EventKind::Held => "held",
+            EventKind::AwaitingHuman => "awaiting_human",
+            EventKind::Denied => "denied",
+            EventKind::Paused => "paused",
+            EventKind::Resumed => "resumed",
+            EventKind::Approved => "approved",
+            EventKind::Promoted => "promoted",
+            EventKind::RolledBack => "rolled_back",
+            EventKind::Aborted => "aborted",
+            EventKind::Frozen => "frozen",
+        }
+    }
+}
+
+/// A ledger record the engine asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub at: Millis,
+    pub kind: EventKind,
+    pub actor: String,
+    pub step_index: usize,
+    pub weight: f64,
+    pub rationale: String,
+    pub verdicts: Vec<Verdict>,
+    /// The window sensed (Observed events), so a replay can re-decide.
+    pub observation: Option<Observation>,
+    /// Policy evaluation attached by the gate, if any.
+    pub policy: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Route `weight` percent of traffic to the canary. `key` is stable for the
+    /// same decision, so a retried effect is applied once.
+    SetWeight {
+        weight: f64,
+        key: String,
+    },
+    Record(Record),
+    /// A person should know (awaiting approval, promoted, rolled back, frozen).
+    Notify {
+        kind: EventKind,
+        message: String,
+    },
+    Finished {
+        outcome: Outcome,
+    },
+}
