@@ -4,8 +4,14 @@
 //!
 //! This crate is pure: no I/O, no clock, no randomness. Time is always passed in.
 
+pub mod confidence;
+pub mod count_test;
 pub mod counts;
 pub mod histogram;
+pub mod ratio_grid;
+pub mod reference;
+pub mod wald;
 
+pub use count_test::{CountSummary, CountTest, CountTestConfig, CountTestConfigError, Decision};
 pub use counts::Counts;
 pub use histogram::LatencyHistogram;

@@ -1,0 +1,465 @@
+//! The anytime-valid count test: is the canary's bad-event rate higher than
+//! the baseline's?
+//!
+//! # Model
+//!
+//! In window `t` the baseline served `n_b` requests with `k_b` bad events and
+//! the canary `n_c` with `k_c`. With `s_t = n_c / (n_c + n_b)` and the rate
+//! ratio `r = p_c / p_b`, conditional on `k_t = k_b + k_c` the canary's share
+//! is `k_c ~ Binomial(k_t, θ(r, s_t))`, `θ(r, s) = s r / (s r + 1 - s)`. This
+//! is exact for Poisson streams. For Bernoulli requests with fixed `n_c, n_b`
+//! and equal rates the conditional law is hypergeometric, which is dominated
+//! in convex order by that binomial (Hoeffding 1963, Theorem 4), so every
+//! expectation of a convex function of `k_c` below — the e-values are
+//! exponential in `k_c` — is no larger than under the binomial; a better
+//! canary shifts the law further down. Windows with `k_t = 0`, `n_c = 0` or
+//! `n_b = 0` carry no information about `r` and are skipped.
+//!
+//! The test keeps, on a fixed grid of ratios (see [`crate::ratio_grid`]), the
+//! cumulative conditional log-likelihood relative to `r = 1`:
+//! `ℓ(r) = Σ_t [k_c ln r - k_t ln(1 + s_t (r - 1))]`, which is
+//! `Σ_t [k_c ln(θ/s_t) + k_b ln((1-θ)/(1-s_t))]`.
+//!
+//! # Fail: the mixture e-value (Lindon, Sanden & Shirikian, KDD 2022)
+//!
+//! `E_t = Σ_{r_j > 1} w_j exp(ℓ_t(r_j))` tests `H0: r ≤ 1` (the canary is no
+//! worse). For a fixed `r_j > 1` (so `θ_j > s`) one window multiplies
+//! `exp(ℓ(r_j))` by `(θ_j/s)^{k_c} ((1-θ_j)/(1-s))^{k_b}`, whose conditional
+//! expectation under `Binomial(k_t, θ)` is
+//! `(θ θ_j/s + (1-θ)(1-θ_j)/(1-s))^{k_t}`: equal to 1 at `θ = s` and
+//! increasing in `θ`, hence at most 1 whenever `θ ≤ θ(1, s) = s`, i.e. `r ≤ 1`.
+//! This holds whatever split `s_t` the controller chose from past data, so
+//! each term, and the fixed-weight mixture, is a nonnegative supermartingale
+//! under every null. Ville's inequality gives
+//! `P(∃t: E_t ≥ 1/alpha) ≤ alpha`: the test may be looked at after every
+//! window, forever, and the false-fail rate stays below `alpha`. Rejection is
+//! final (the flag stays set).
+//!
+//! # Pass
+//!
+//! The canary passes when an anytime-valid upper bound on its own bad rate is
+//! within the tolerance computed from an anytime-valid lower bound on the
+//! baseline's: `U_c ≤ L_b (1 + max_relative) + max_absolute`, each bound from
+//! the beta-binomial confidence sequence at level `pass_alpha / 2`
+//! ([`crate::confidence::rate_bounds`]). A canary whose rate is above the
+//! tolerance passes only if one of the two sequences fails, so with
+//! probability at most `pass_alpha`. The bounds treat each version's requests
+//! as i.i.d. Bernoulli at a constant rate (bursty traffic makes them
+//! optimistic; the fail test above does not need that assumption).
+
+use serde::{Deserialize, Serialize};
+
+use crate::confidence::{log_sum_exp, rate_bounds, ratio_interval};
+use crate::counts::Counts;
+use crate::ratio_grid::RatioGrid;
+
+/// Settings of one [`CountTest`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountTestConfig {
+    /// Type-I error of the fail test (false rollback rate), in (0, 1).
+    pub alpha: f64,
+    /// Error of the pass criterion (promoting a canary beyond the margin).
+    pub pass_alpha: f64,
+    /// Tolerated relative increase of the bad rate (0.5 = 50% more).
+    pub max_relative: f64,
+    /// Tolerated absolute increase of the bad rate (0.001 = 0.1 points).
+    pub max_absolute: f64,
+}
+
+impl Default for CountTestConfig {
+    fn default() -> Self {
+        Self {
+            alpha: 0.01,
+            pass_alpha: 0.05,
+            max_relative: 0.5,
+            max_absolute: 0.001,
+        }
+    }
+}
+
+/// A setting of [`CountTestConfig`] out of its range.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CountTestConfigError {
+    #[error("count test `{field}` must be in (0, 1), got {value}")]
+    Probability { field: &'static str, value: f64 },
+    #[error("count test `{field}` must be finite and ≥ 0, got {value}")]
+    Margin { field: &'static str, value: f64 },
+}
+
+impl CountTestConfig {
+    /// Checks every field; the spec layer calls this before building a test.
+    pub fn validate(&self) -> Result<(), CountTestConfigError> {
+        for (field, value) in [("alpha", self.alpha), ("pass_alpha", self.pass_alpha)] {
+            if !(value > 0.0 && value < 1.0) {
+                return Err(CountTestConfigError::Probability { field, value });
+            }
+        }
+        for (field, value) in [
+            ("max_relative", self.max_relative),
+            ("max_absolute", self.max_absolute),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(CountTestConfigError::Margin { field, value });
+            }
+        }
+        Ok(())
+    }
+
+    /// Out-of-range values pulled into range (used by [`CountTest::new`],
+    /// which cannot fail; call [`Self::validate`] to reject them instead).
+    fn clamped(self) -> Self {
+        let prob = |v: f64, default: f64| if v > 0.0 && v < 1.0 { v } else { default };
+        let margin = |v: f64| if v.is_finite() && v >= 0.0 { v } else { 0.0 };
+        let d = Self::default();
+        Self {
+            alpha: prob(self.alpha, d.alpha),
+            pass_alpha: prob(self.pass_alpha, d.pass_alpha),
+            max_relative: margin(self.max_relative),
+            max_absolute: margin(self.max_absolute),
+        }
+    }
+}
+
+/// The verdict of a judge on one metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Fail,
+    Pass,
+    Continue,
+}
+
+/// A serializable snapshot of a [`CountTest`], for the ledger and the API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountSummary {
+    pub decision: Decision,
+    /// `ln E` of the fail test.
+    pub log_e_value: f64,
+    /// `E`, capped at `f64::MAX`.
+    pub e_value: f64,
+    /// `1/alpha`, the e-value at which the test fails.
+    pub e_threshold: f64,
+    pub failed: bool,
+    pub passed: bool,
+    /// Maximum-likelihood rate ratio, `None` before any informative window.
+    pub ratio_estimate: Option<f64>,
+    pub ratio_lower: f64,
+    /// `None` when unbounded.
+    pub ratio_upper: Option<f64>,
+    pub baseline: Counts,
+    pub canary: Counts,
+    pub baseline_rate: Option<f64>,
+    pub canary_rate: Option<f64>,
+    /// Anytime-valid lower bound on the baseline rate (pass criterion).
+    pub baseline_rate_lower: f64,
+    /// Anytime-valid upper bound on the canary rate (pass criterion).
+    pub canary_rate_upper: f64,
+    /// The canary rate the pass criterion tolerates.
+    pub tolerated_rate: f64,
+    /// Windows that carried bad events from a split with both versions.
+    pub informative_windows: u64,
+}
+
+/// The sequential count test of one metric of one rollout.
+#[derive(Debug, Clone)]
+pub struct CountTest {
+    cfg: CountTestConfig,
+    grid: RatioGrid,
+    /// `ℓ(r_j) - ℓ(1)` at each grid point.
+    ell: Vec<f64>,
+    /// Scratch for the mixture sum (kept to avoid allocating per window).
+    scratch: Vec<f64>,
+    log_e: f64,
+    failed: bool,
+    baseline: Counts,
+    canary: Counts,
+    informative_windows: u64,
+    informative_canary_bad: u64,
+    informative_baseline_bad: u64,
+}
+
+impl CountTest {
+    pub fn new(cfg: CountTestConfig) -> Self {
+        let cfg = cfg.clamped();
+        let grid = RatioGrid::new(Some(1.0 + cfg.max_relative));
+        let n = grid.len();
+        Self {
+            cfg,
+            grid,
+            ell: vec![0.0; n],
+            scratch: vec![f64::NEG_INFINITY; n],
+            log_e: 0.0,
+            failed: false,
+            baseline: Counts::default(),
+            canary: Counts::default(),
+            informative_windows: 0,
+            informative_canary_bad: 0,
+            informative_baseline_bad: 0,
+        }
+    }
+
+    pub fn config(&self) -> &CountTestConfig {
+        &self.cfg
+    }
+
+    /// Adds one window. `bad` above `total` is clamped to `total`. Totals
+    /// always advance (requests without bad events are evidence for the pass
+    /// criterion); the fail test only moves when the window has bad events
+    /// and both versions served requests. O(grid), no allocation.
+    pub fn observe(&mut self, baseline: Counts, canary: Counts) {
+        let b = Counts::new(baseline.total, baseline.bad.min(baseline.total));
+        let c = Counts::new(canary.total, canary.bad.min(canary.total));
+        self.baseline.add(b);
+        self.canary.add(c);
+        let k_t = b.bad + c.bad;
+        if k_t == 0 || b.total == 0 || c.total == 0 {
+            return;
+        }
+        let s = c.total as f64 / (c.total as f64 + b.total as f64);
+        let k_c = c.bad as f64;
+        let k_t = k_t as f64;
+        for ((l, r), ln_r) in self
+            .ell
+            .iter_mut()
+            .zip(&self.grid.ratio)
+            .zip(&self.grid.ln_ratio)
+        {
+            // At r = 1 both terms are exactly 0, so ℓ(1) stays 0.
+            *l += k_c * ln_r - k_t * (s * (r - 1.0)).ln_1p();
+        }
+        self.informative_windows += 1;
+        self.informative_canary_bad += c.bad;
+        self.informative_baseline_bad += b.bad;
+        self.log_e = self.compute_log_e();
+        if self.log_e >= (1.0 / self.cfg.alpha).ln() {
+            self.failed = true;
+        }
+    }
+
+    fn compute_log_e(&mut self) -> f64 {
+        let base = self.ell[self.grid.one];
+        let start = self.grid.one + 1;
+        for ((out, w), l) in self.scratch[start..]
+            .iter_mut()
+            .zip(&self.grid.fail_ln_weight[start..])
+            .zip(&self.ell[start..])
+        {
+            *out = w + l - base;
+        }
+        log_sum_exp(&self.scratch[start..])
+    }
+
+    /// `ln E` of the fail test now.
+    pub fn fail_log_e(&self) -> f64 {
+        self.log_e
+    }
+
+    /// `E` of the fail test now (may be `inf` after overwhelming evidence).
+    pub fn e_value(&self) -> f64 {
+        self.log_e.exp()
+    }
+
+    /// True once the e-value has reached `1/alpha` (stays true).
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// `(lower bound on the baseline rate, upper bound on the canary rate,
+    /// tolerated canary rate)` of the pass criterion.
+    pub fn pass_bounds(&self) -> (f64, f64, f64) {
+        let level = self.cfg.pass_alpha / 2.0;
+        let (base_lo, _) = rate_bounds(self.baseline.bad, self.baseline.total, level);
+        let (_, can_hi) = rate_bounds(self.canary.bad, self.canary.total, level);
+        let tolerated = base_lo * (1.0 + self.cfg.max_relative) + self.cfg.max_absolute;
+        (base_lo, can_hi, tolerated)
+    }
+
+    /// True when the canary is shown not worse than the tolerated margin
+    /// (and the fail test has not fired). Costs two bisections.
+    pub fn passed(&self) -> bool {
+        if self.failed || self.canary.total == 0 {
+            return false;
+        }
+        let (_, can_hi, tolerated) = self.pass_bounds();
+        can_hi <= tolerated
+    }
+
+    /// Fail, else Pass, else Continue.
+    pub fn decision(&self) -> Decision {
+        if self.failed {
+            Decision::Fail
+        } else if self.passed() {
+            Decision::Pass
+        } else {
+            Decision::Continue
+        }
+    }
+
+    /// Maximum-likelihood rate ratio, refined between grid points by a
+    /// parabola in `ln r`, and clamped to the grid (about 0.049 to 100):
+    /// with no canary bad events it reports the lowest grid ratio, with no
+    /// baseline ones the highest. `None` before any informative window.
+    pub fn ratio_estimate(&self) -> Option<f64> {
+        if self.informative_windows == 0 {
+            return None;
+        }
+        let n = self.ell.len();
+        let m = self
+            .ell
+            .iter()
+            .enumerate()
+            .fold(0, |best, (i, l)| if *l > self.ell[best] { i } else { best });
+        if m == 0 || m + 1 == n {
+            return Some(self.grid.ratio[m]);
+        }
+        let (u0, u1, u2) = (
+            self.grid.ln_ratio[m - 1],
+            self.grid.ln_ratio[m],
+            self.grid.ln_ratio[m + 1],
+        );
+        let (l0, l1, l2) = (self.ell[m - 1], self.ell[m], self.ell[m + 1]);
+        let num = (u1 - u0).powi(2) * (l1 - l2) - (u1 - u2).powi(2) * (l1 - l0);
+        let den = (u1 - u0) * (l1 - l2) - (u1 - u2) * (l1 - l0);
+        let u = if den.abs() > 1e-300 {
+            u1 - 0.5 * num / den
+        } else {
+            u1
+        };
+        Some(u.clamp(u0, u2).exp())
+    }
+
+    /// Confidence sequence on the rate ratio at level `alpha`;
+    /// `(0, inf)` when uninformative. O(grid²).
+    pub fn ratio_interval(&self) -> (f64, f64) {
+        if self.informative_windows == 0 {
+            return (0.0, f64::INFINITY);
+        }
+        ratio_interval(&self.grid.ln_ratio, &self.ell, self.cfg.alpha)
+    }
+
+    /// Cumulative `(baseline, canary)` counts over every observed window.
+    pub fn totals(&self) -> (Counts, Counts) {
+        (self.baseline, self.canary)
+    }
+
+    /// Windows that moved the fail test.
+    pub fn informative_windows(&self) -> u64 {
+        self.informative_windows
+    }
+
+    pub fn summary(&self) -> CountSummary {
+        let (base_lo, can_hi, tolerated) = self.pass_bounds();
+        let (lo, hi) = self.ratio_interval();
+        let passed = self.passed();
+        CountSummary {
+            decision: self.decision(),
+            log_e_value: self.log_e,
+            e_value: self.e_value().min(f64::MAX),
+            e_threshold: 1.0 / self.cfg.alpha,
+            failed: self.failed,
+            passed,
+            ratio_estimate: self.ratio_estimate(),
+            ratio_lower: lo,
+            ratio_upper: hi.is_finite().then_some(hi),
+            baseline: self.baseline,
+            canary: self.canary,
+            baseline_rate: self.baseline.rate(),
+            canary_rate: self.canary.rate(),
+            baseline_rate_lower: base_lo,
+            canary_rate_upper: can_hi,
+            tolerated_rate: tolerated,
+            informative_windows: self.informative_windows,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn test() -> CountTest {
+        CountTest::new(CountTestConfig::default())
+    }
+
+    #[test]
+    fn no_information_means_no_evidence() {
+        let mut t = test();
+        t.observe(Counts::new(900, 0), Counts::new(100, 0));
+        t.observe(Counts::new(0, 5), Counts::new(100, 0));
+        t.observe(Counts::new(900, 5), Counts::new(0, 0));
+        assert_eq!(t.fail_log_e(), 0.0);
+        assert_eq!(t.ratio_estimate(), None);
+        assert_eq!(t.ratio_interval(), (0.0, f64::INFINITY));
+        // bad > total is clamped: the 5 bad events of an empty baseline are dropped.
+        assert_eq!(t.totals(), (Counts::new(1800, 5), Counts::new(200, 0)));
+        assert_eq!(t.decision(), Decision::Continue);
+    }
+
+    #[test]
+    fn all_bad_events_on_the_canary_fail_quickly() {
+        let mut t = test();
+        let mut windows = 0;
+        while !t.failed() {
+            t.observe(Counts::new(900, 0), Counts::new(100, 1));
+            windows += 1;
+            assert!(windows < 20);
+        }
+        // Each canary-only bad event at s = 0.1 multiplies E by up to 10.
+        assert!(windows >= 3, "{windows}");
+        assert_eq!(t.decision(), Decision::Fail);
+        assert!(!t.passed());
+    }
+
+    #[test]
+    fn estimate_and_interval_bracket_the_true_ratio() {
+        let mut t = test();
+        // baseline 1%, canary 3%, split 20%: expected share θ = 0.6/1.4.
+        for _ in 0..200 {
+            t.observe(Counts::new(800, 8), Counts::new(200, 6));
+        }
+        let r = t.ratio_estimate().unwrap();
+        assert!((r - 3.0).abs() < 0.05, "{r}");
+        let (lo, hi) = t.ratio_interval();
+        assert!(lo > 2.0 && lo < 3.0 && hi > 3.0 && hi < 4.5, "{lo} {hi}");
+        assert!(t.failed());
+        let s = t.summary();
+        assert_eq!(s.decision, Decision::Fail);
+        let json = serde_json::to_string(&s).unwrap();
+        let back: CountSummary = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            (back.decision, back.canary, back.baseline),
+            (s.decision, s.canary, s.baseline)
+        );
+        assert_eq!(back.ratio_upper.is_some(), s.ratio_upper.is_some());
+    }
+
+    #[test]
+    fn zero_bad_events_pass_on_the_absolute_margin() {
+        let mut t = test();
+        for _ in 0..100 {
+            t.observe(Counts::new(900, 0), Counts::new(100, 0));
+        }
+        // 10 000 clean canary requests: upper bound well under 0.1%.
+        assert!(t.passed(), "{:?}", t.pass_bounds());
+        let mut strict = CountTest::new(CountTestConfig {
+            max_absolute: 0.0,
+            ..CountTestConfig::default()
+        });
+        strict.observe(Counts::new(900, 0), Counts::new(100, 0));
+        assert!(!strict.passed());
+    }
+
+    #[test]
+    fn config_validation_names_the_field() {
+        let bad = CountTestConfig {
+            alpha: 1.5,
+            ..CountTestConfig::default()
+        };
+        let err = bad.validate().unwrap_err();
+        assert!(err.to_string().contains("`alpha`"), "{err}");
+        assert!(CountTestConfig::default().validate().is_ok());
+        // new() never panics on a bad config.
+        assert_eq!(CountTest::new(bad).config().alpha, 0.01);
+    }
+}
