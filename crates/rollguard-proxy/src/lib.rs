@@ -1,0 +1,33 @@
+//! rollguard's builtin data plane: a weighted HTTP reverse proxy in front of
+//! two upstream versions (baseline and canary), with sticky sessions,
+//! header-forced routing, shadow traffic and a per-version telemetry tap.
+//!
+//! - Inbound: HTTP/1.1 and h2c (prior knowledge) on one listener.
+//! - Outbound: pooled HTTP/1.1 connections to each upstream; bodies stream
+//!   in both directions and are never buffered.
+//! - The decision loop sets the weight with [`ProxyHandle::set_canary_weight`]
+//!   and reads [`ProxyHandle::take_window`] once per tick.
+//! - Prometheus metrics are served on the reserved path [`METRICS_PATH`]
+//!   (`/rollguard/metrics`) of the proxy listener itself, and are available
+//!   as text from [`ProxyControl::render_metrics`] for other servers.
+//! - Upgrades (WebSocket, `CONNECT`) are not proxied.
+
+mod config;
+mod error;
+mod forward;
+mod handler;
+mod metrics;
+mod mirror;
+pub mod routing;
+mod server;
+mod tap;
+mod upstream;
+
+pub use config::{DEFAULT_FORCE_HEADER, METRICS_PATH, ProxyConfig, Sticky, Version};
+pub use error::ProxyError;
+pub use forward::ProxyBody;
+pub use handler::SHADOW_HEADER;
+pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
+pub use server::{Proxy, ProxyControl, ProxyHandle};
+pub use tap::{ErrorKind, TapWindow, VersionTap};
+pub use upstream::check_upstream;
