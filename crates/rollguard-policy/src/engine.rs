@@ -155,7 +155,7 @@ pub(crate) fn compile(
             .add_policy(file.path.clone(), file.contents.clone())
             .map_err(|e| PolicyError::Compile {
                 path: file.path.clone(),
-                message: format!("{e:#}"),
+                message: format!("{e:#}").trim().to_string(),
             })?;
     }
     engine
@@ -165,11 +165,11 @@ pub(crate) fn compile(
             message: format!("{e:#}"),
         })?;
     engine.eval_query("true".to_string(), false).map_err(|e| {
-        let message = format!("{e:#}");
+        let message = format!("{e:#}").trim().to_string();
         let path = bundle
             .files()
             .iter()
-            .find(|f| message.starts_with(&format!("{}:", f.path)))
+            .find(|f| message.contains(&format!("--> {}:", f.path)))
             .map_or_else(|| "<bundle>".to_string(), |f| f.path.clone());
         PolicyError::Compile { path, message }
     })?;
