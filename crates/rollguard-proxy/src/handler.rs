@@ -78,6 +78,13 @@ pub(crate) async fn handle(
         return Ok(resp);
     }
 
+    if req.method() == Method::CONNECT {
+        return Ok(plain_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "rollguard: CONNECT is not supported by a reverse proxy\n".to_string(),
+        ));
+    }
+
     let cfg = &shared.cfg;
     let weight = shared.weight_bp.load(Ordering::Relaxed);
     let (version, _reason) = routing::choose(

@@ -11,6 +11,26 @@
 //!   (`/rollguard/metrics`) of the proxy listener itself, and are available
 //!   as text from [`ProxyControl::render_metrics`] for other servers.
 //! - Upgrades (WebSocket, `CONNECT`) are not proxied.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use rollguard_proxy::{Proxy, ProxyConfig};
+//!
+//! # async fn run() -> Result<(), rollguard_proxy::ProxyError> {
+//! let cfg = ProxyConfig::new(
+//!     "127.0.0.1:8080".parse().expect("address"),
+//!     http::Uri::from_static("http://127.0.0.1:9001"),
+//!     http::Uri::from_static("http://127.0.0.1:9002"),
+//! );
+//! let proxy = Proxy::start(cfg).await?;
+//! proxy.set_canary_weight(10.0);
+//! tokio::time::sleep(Duration::from_secs(1)).await;
+//! let window = proxy.take_window();
+//! println!("canary errors: {} of {}", window.canary.errors(), window.canary.requests);
+//! proxy.shutdown(Duration::from_secs(10)).await;
+//! # Ok(())
+//! # }
+//! ```
 
 mod config;
 mod error;

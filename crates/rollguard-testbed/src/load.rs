@@ -18,6 +18,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 use http_body_util::{BodyExt, Empty};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
+use rollguard_stats::LatencyHistogram;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
@@ -112,6 +113,9 @@ pub struct LoadStats {
     pub by_status: BTreeMap<u16, u64>,
     /// Answers by their `x-demo-service` header (`-` when absent).
     pub by_service: BTreeMap<String, u64>,
+    /// Client-observed time from sending to the end of the response body,
+    /// for answered requests.
+    pub latency: LatencyHistogram,
 }
 
 impl LoadStats {
@@ -211,7 +215,9 @@ async fn run(cfg: LoadConfig, stats: Arc<Mutex<LoadStats>>, stop: Arc<Notify>) {
         let stats = stats.clone();
         let timeout = cfg.request_timeout;
         tasks.spawn(async move {
+            let sent_at = Instant::now();
             let outcome = tokio::time::timeout(timeout, send(&client, req)).await;
+            let elapsed = sent_at.elapsed();
             let mut s = lock(&stats);
             match outcome {
                 Ok(Ok((status, service))) => {
@@ -222,6 +228,7 @@ async fn run(cfg: LoadConfig, stats: Arc<Mutex<LoadStats>>, stop: Arc<Notify>) {
                     }
                     *s.by_status.entry(status).or_default() += 1;
                     *s.by_service.entry(service).or_default() += 1;
+                    s.latency.record_micros(elapsed.as_micros() as u64);
                 }
                 Ok(Err(e)) => {
                     tracing::debug!(error = %e, "load request failed");

@@ -38,6 +38,7 @@ struct State {
     requests: AtomicU64,
     errors: AtomicU64,
     shadow_requests: AtomicU64,
+    body_bytes: AtomicU64,
 }
 
 impl State {
@@ -89,6 +90,7 @@ impl DemoService {
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             shadow_requests: AtomicU64::new(0),
+            body_bytes: AtomicU64::new(0),
         });
         let task = tokio::spawn(serve(listener, state.clone()));
         Ok(Self { addr, state, task })
@@ -134,6 +136,11 @@ impl DemoService {
     /// Requests received that carried `x-rollguard-shadow`.
     pub fn shadow_requests(&self) -> u64 {
         self.state.shadow_requests.load(Ordering::Relaxed)
+    }
+
+    /// Request body bytes received so far.
+    pub fn body_bytes(&self) -> u64 {
+        self.state.body_bytes.load(Ordering::Relaxed)
     }
 
     /// Stops accepting and closes open connections.
@@ -193,11 +200,19 @@ async fn answer(
     };
 
     let echo = if req.uri().path() == "/echo" {
-        Some(describe_request(req, shadow).await)
+        let (text, len) = describe_request(req, shadow).await;
+        state.body_bytes.fetch_add(len as u64, Ordering::Relaxed);
+        Some(text)
     } else {
         // Read (and discard) the body so the connection can be reused.
         let mut body = req.into_body();
-        while let Some(Ok(_)) = body.frame().await {}
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(d) = frame.data_ref() {
+                state
+                    .body_bytes
+                    .fetch_add(d.len() as u64, Ordering::Relaxed);
+            }
+        }
         None
     };
 
@@ -224,7 +239,8 @@ async fn answer(
     Ok(resp)
 }
 
-async fn describe_request(req: Request<Incoming>, shadow: Option<HeaderValue>) -> String {
+/// The `/echo` text for a request, and the body length read.
+async fn describe_request(req: Request<Incoming>, shadow: Option<HeaderValue>) -> (String, usize) {
     let (parts, body) = req.into_parts();
     let header = |name: &str| {
         parts
@@ -249,7 +265,7 @@ async fn describe_request(req: Request<Incoming>, shadow: Option<HeaderValue>) -
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    format!(
+    let text = format!(
         "method={}\npath={}\nx-forwarded-for={}\nx-rollguard-shadow={}\nhost={}\nbody-bytes={}\n",
         parts.method,
         pq,
@@ -257,5 +273,6 @@ async fn describe_request(req: Request<Incoming>, shadow: Option<HeaderValue>) -
         shadow.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-"),
         header("host"),
         len
-    )
+    );
+    (text, len)
 }

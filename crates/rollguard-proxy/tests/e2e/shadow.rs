@@ -59,6 +59,9 @@ async fn shadow_copy_carries_the_body_and_a_marker() {
         "client request is not marked: {}",
         a.body
     );
+    assert!(a.body.contains("body-bytes=5000\n"), "{}", a.body);
     eventually("shadow arrives", || bed.canary.shadow_requests() == 1).await;
+    eventually("shadow body arrives", || bed.canary.body_bytes() == 5000).await;
     eventually("shadow tallied", || bed.proxy.totals().shadow.requests == 1).await;
+    assert_eq!(bed.baseline.shadow_requests(), 0);
 }
