@@ -20,8 +20,9 @@ impl Counts {
         (self.total > 0).then(|| self.bad as f64 / self.total as f64)
     }
 
+    /// Adds another window's counts (saturating: never panics on overflow).
     pub fn add(&mut self, other: Counts) {
-        self.total += other.total;
-        self.bad += other.bad;
+        self.total = self.total.saturating_add(other.total);
+        self.bad = self.bad.saturating_add(other.bad);
     }
 }

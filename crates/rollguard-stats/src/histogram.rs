@@ -117,6 +117,12 @@ impl LatencyHistogram {
         self.counts[bucket + 1..].iter().sum()
     }
 
+    /// This window as counts of requests and of "bad" requests slower than
+    /// the upper bound of `bucket`, the input of the count test for latency.
+    pub fn exceedance(&self, bucket: usize) -> crate::Counts {
+        crate::Counts::new(self.total, self.count_above_bucket(bucket))
+    }
+
     /// The bucket holding quantile `q` (0 < q < 1), or `None` when empty.
     pub fn quantile_bucket(&self, q: f64) -> Option<usize> {
         if self.total == 0 {
@@ -196,6 +202,8 @@ mod tests {
         let b = h.quantile_bucket(0.99).unwrap();
         let above = h.count_above_bucket(b);
         assert!(above <= 10, "{above}");
+        assert_eq!(h.exceedance(b).bad, above);
+        assert_eq!(h.exceedance(b).total, 1000);
         assert_eq!(h.total(), 1000);
     }
 

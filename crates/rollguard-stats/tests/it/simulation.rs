@@ -188,3 +188,35 @@ fn a_three_times_worse_canary_practically_never_passes() {
     println!("3x worse canary: {passed} of {runs} passed");
     assert!(passed as f64 <= 0.05 * runs as f64, "{passed}");
 }
+
+#[test]
+fn ratio_confidence_sequence_covers_the_true_ratio_at_every_look() {
+    let runs = 300;
+    let misses = parallel_runs(runs, 0x5eed_0006, |rng| {
+        let ratio = 2.0;
+        let mut stream = Stream::new(Traffic {
+            requests: 100,
+            baseline_rate: 0.01,
+            ratio,
+            // Shared bursts cancel in the conditional model: coverage holds.
+            noise: BURSTY,
+        });
+        let mut test = CountTest::new(config());
+        for w in 0..WINDOWS / 2 {
+            let (b, c) = stream.window(rng, stepped_split(w * 2));
+            test.observe(b, c);
+            if w % 30 == 29 {
+                let (lo, hi) = test.ratio_interval();
+                if !(lo <= ratio && ratio <= hi) {
+                    return true;
+                }
+            }
+        }
+        false
+    });
+    let missed = misses.iter().filter(|m| **m).count();
+    println!("ratio CS (alpha 0.01) missed r = 2 at some look in {missed} of {runs} runs");
+    // Anytime coverage ≥ 1 - alpha; 300 runs at a true miss rate of 0.01
+    // exceed 9 misses with probability < 0.001.
+    assert!(missed <= 9, "{missed}");
+}
