@@ -289,16 +289,25 @@ impl Environment {
     /// The environment at `now`, with `hour` and `weekday` in `tz` (use
     /// [`crate::PolicyBundle::timezone`]), no freeze, no pause and no budgets.
     pub fn at(now: Timestamp, tz: &TimeZone) -> Self {
-        let local = tz.to_datetime(now);
-        Self {
+        let mut environment = Self {
             now,
-            hour: u8::try_from(local.hour()).unwrap_or(0),
-            weekday: local.weekday().into(),
+            hour: 0,
+            weekday: Weekday::Monday,
             freeze_active: false,
             canaries_in_use: BTreeMap::new(),
             error_budget_remaining: BTreeMap::new(),
             global_pause: false,
-        }
+        };
+        environment.localize(tz);
+        environment
+    }
+
+    /// Recomputes `hour` and `weekday` from `now` in `tz`, e.g. after reading
+    /// an input file whose local fields may not match the bundle's time zone.
+    pub fn localize(&mut self, tz: &TimeZone) {
+        let local = tz.to_datetime(self.now);
+        self.hour = u8::try_from(local.hour()).unwrap_or(0);
+        self.weekday = local.weekday().into();
     }
 }
 

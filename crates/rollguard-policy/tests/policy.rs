@@ -6,6 +6,8 @@ mod bundle_loading;
 mod default_rules;
 #[path = "policy/evaluation_errors.rs"]
 mod evaluation_errors;
+#[path = "policy/input_schema.rs"]
+mod input_schema;
 #[path = "policy/rego_tests.rs"]
 mod rego_tests;
 #[path = "policy/support.rs"]
