@@ -1,0 +1,87 @@
+//! The shared cases against a real PostgreSQL started by this test (one
+//! server, one database per case), plus refusal of foreign and newer-schema
+//! databases.
+
+use rollguard_ledger::{Ledger, LedgerError};
+
+use crate::cases::{self, tamper};
+use crate::pg_server::PgServer;
+use crate::support::Raw;
+
+#[tokio::test]
+async fn postgres_backend_passes_the_shared_cases() {
+    let server = PgServer::start();
+    let mut n = 0;
+    let mut fresh = async || {
+        n += 1;
+        let url = server.create_db(&format!("case_{n}")).await;
+        let ledger = Ledger::open(&url).await.expect("open postgres ledger");
+        assert_eq!(ledger.backend(), "postgres");
+        (ledger, Raw::Postgres(url))
+    };
+
+    let (l, _) = fresh().await;
+    cases::chain_and_reads(&l).await;
+    let (l, _) = fresh().await;
+    cases::idempotency(&l).await;
+    let (l, _) = fresh().await;
+    cases::concurrent_appends(&l).await;
+    let (l, _) = fresh().await;
+    cases::export_jsonl(&l).await;
+    let (l, _) = fresh().await;
+    cases::prune_and_verify(&l).await;
+    let (l, r) = fresh().await;
+    cases::prune_refuses_broken_chain(&l, &r).await;
+    let (l, r) = fresh().await;
+    tamper::edited_field(&l, &r).await;
+    let (l, r) = fresh().await;
+    tamper::edited_json_keeping_value(&l, &r).await;
+    let (l, r) = fresh().await;
+    tamper::deleted_row(&l, &r).await;
+    let (l, r) = fresh().await;
+    tamper::deleted_tail(&l, &r).await;
+    let (l, r) = fresh().await;
+    tamper::swapped_rows(&l, &r).await;
+    let (l, r) = fresh().await;
+    tamper::inserted_row(&l, &r).await;
+    let (l, r) = fresh().await;
+    tamper::inserted_in_the_middle(&l, &r).await;
+
+    // Reopening an existing ledger database continues its chain.
+    let url = server.create_db("db_reopen").await;
+    let first = Ledger::open(&url).await.expect("open");
+    let a = first
+        .append(crate::support::event("r", "decision", 1))
+        .await
+        .expect("append");
+    let second = Ledger::open(&url).await.expect("reopen");
+    let b = second
+        .append(crate::support::event("r", "decision", 2))
+        .await
+        .expect("append");
+    assert_eq!((b.seq, b.prev_hash), (2, a.hash));
+
+    // Foreign: ledger-named tables without our marker.
+    let url = server.create_db("db_foreign").await;
+    Raw::Postgres(url.clone())
+        .exec("CREATE TABLE ledger_events (id int)")
+        .await;
+    let err = Ledger::open(&url).await.err().expect("must refuse");
+    assert!(matches!(err, LedgerError::Foreign { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("127.0.0.1"),
+        "error names the server: {err}"
+    );
+
+    // Newer schema: refused, nothing migrated.
+    let url = server.create_db("db_newer").await;
+    Ledger::open(&url).await.expect("create");
+    let raw = Raw::Postgres(url.clone());
+    raw.exec("UPDATE ledger_meta SET value = '99' WHERE key = 'schema_version'")
+        .await;
+    let err = Ledger::open(&url).await.err().expect("must refuse");
+    assert!(
+        matches!(err, LedgerError::NewerSchema { found: 99, .. }),
+        "{err:?}"
+    );
+}
