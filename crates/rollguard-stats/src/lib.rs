@@ -28,6 +28,7 @@
 //! ```
 
 pub mod confidence;
+pub mod count_config;
 pub mod count_test;
 pub mod counts;
 pub mod histogram;
