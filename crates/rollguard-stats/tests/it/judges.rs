@@ -216,3 +216,24 @@ fn wald_oracle_crosses_ln_one_over_alpha() {
     assert_eq!(w.observe(2000, win(10, 1)), Decision::Fail);
     assert_eq!(w.observe(3000, win(10, 0)), Decision::Fail);
 }
+
+#[test]
+fn kayenta_without_canary_data_has_no_score_and_fails_at_the_end() {
+    let mut k = kayenta();
+    let mut last = Decision::Continue;
+    for minute in 1..=20 {
+        last = k.observe(
+            minute * 60_000,
+            MetricWindow::Counts {
+                baseline: Counts::new(1000, 5),
+                canary: Counts::new(0, 0),
+            },
+        );
+        if minute < 20 {
+            assert_eq!(last, Decision::Continue);
+        }
+    }
+    // Nodata never scores; a lifetime without a passing score is a failure.
+    assert_eq!(k.last_score(), None);
+    assert_eq!(last, Decision::Fail);
+}
