@@ -195,7 +195,7 @@ async fn forward_one(
                 ErrorKind::Protocol
             };
             let message = format!("{version} {upstream}: {}", describe_error(&e));
-            tracing::warn!(%version, error = %message, "upstream request failed");
+            tracing::debug!(%version, error = %message, "upstream request failed");
             let resp = plain_response(
                 StatusCode::BAD_GATEWAY,
                 format!("rollguard: {version} upstream unavailable\n"),
@@ -204,7 +204,7 @@ async fn forward_one(
         }
         Err(_) => {
             let message = format!("{version} {upstream}: no response within {timeout:?}");
-            tracing::warn!(%version, error = %message, "upstream request timed out");
+            tracing::debug!(%version, error = %message, "upstream request timed out");
             let resp = plain_response(
                 StatusCode::GATEWAY_TIMEOUT,
                 format!("rollguard: {version} upstream timed out\n"),

@@ -155,6 +155,11 @@ impl LoadHandle {
         self.stop.notify_one();
     }
 
+    /// Whether the run has ended (all outstanding requests included).
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|t| t.is_finished())
+    }
+
     /// A snapshot of the counts so far.
     pub fn stats(&self) -> LoadStats {
         lock(&self.stats).clone()

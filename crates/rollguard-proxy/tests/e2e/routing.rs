@@ -193,3 +193,32 @@ async fn h2c_clients_are_served() {
         a.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn windows_taken_during_load_add_up_to_the_totals() {
+    let bed = bed(|_| {}).await;
+    bed.proxy.set_canary_weight(50.0);
+    let load = LoadConfig::new(bed.url("/"), 300.0, Duration::from_secs(2));
+    let handle = LoadGenerator::start(load).expect("load starts");
+    let mut sum = rollguard_proxy::TapWindow::default();
+    let mut windows = 0;
+    while !handle.is_finished() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let w = bed.proxy.take_window();
+        sum.baseline.merge(&w.baseline);
+        sum.canary.merge(&w.canary);
+        windows += 1;
+    }
+    let stats = handle.wait().await;
+    let last = bed.proxy.take_window();
+    sum.baseline.merge(&last.baseline);
+    sum.canary.merge(&last.canary);
+    assert!(windows > 1);
+    let totals = bed.proxy.totals();
+    assert_eq!(
+        sum.baseline, totals.baseline,
+        "no request lost or counted twice between windows"
+    );
+    assert_eq!(sum.canary, totals.canary);
+    assert_eq!(totals.baseline.requests + totals.canary.requests, stats.ok);
+}
