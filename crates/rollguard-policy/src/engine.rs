@@ -18,8 +18,14 @@
 //! never treats an error as `allow`. `abort` and `rollback` are evaluated like
 //! every action, so the bundle's view is recorded, but
 //! [`PolicyDecision::effective`] always allows them (see [`crate::decision`]).
+//! An evaluation that exceeds its time limit ([`DEFAULT_TIME_LIMIT`]) is such an
+//! error too.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
 
 use regorus::Value;
+use regorus::utils::limits::ExecutionTimerConfig;
 
 use crate::bundle::PolicyBundle;
 use crate::decision::PolicyDecision;
@@ -33,6 +39,9 @@ pub const DECISION_PACKAGE: &str = "data.rollguard";
 pub const DENY_RULE: &str = "data.rollguard.deny";
 /// Rule whose messages make an action wait for a person.
 pub const REQUIRE_APPROVAL_RULE: &str = "data.rollguard.require_approval";
+/// Wall-clock budget of one evaluation (regorus' cooperative execution timer).
+/// A policy that runs longer is broken: its evaluation fails and the action is held.
+pub const DEFAULT_TIME_LIMIT: Duration = Duration::from_millis(500);
 
 /// A compiled bundle, ready to evaluate actions. Cheap to share behind an `Arc`:
 /// [`Self::evaluate`] takes `&self`.
@@ -77,12 +86,20 @@ impl PolicyEngine {
         .filter(|(name, _)| is_declared(name))
         .map(|(_, path)| path)
         .collect();
+        let mut engine = engine;
+        engine.set_execution_timer_config(timer(DEFAULT_TIME_LIMIT));
         Ok(Self {
             prepared: engine,
             bundle_hash: bundle.hash().to_string(),
             short_hash: bundle.short_hash().to_string(),
             rules,
         })
+    }
+
+    /// Replaces the per-evaluation time limit ([`DEFAULT_TIME_LIMIT`]).
+    pub fn with_time_limit(mut self, limit: Duration) -> Self {
+        self.prepared.set_execution_timer_config(timer(limit));
+        self
     }
 
     /// Full content hash of the bundle this engine evaluates.
@@ -136,6 +153,13 @@ impl PolicyEngine {
         set.iter()
             .map(|item| item.as_string().map(|s| s.to_string()).map_err(|_| bad()))
             .collect()
+    }
+}
+
+fn timer(limit: Duration) -> ExecutionTimerConfig {
+    ExecutionTimerConfig {
+        limit,
+        check_interval: NonZeroU32::MIN.saturating_add(63),
     }
 }
 

@@ -12,6 +12,28 @@
 //! - [`bench`] measures evaluation latency with the default bundle.
 //!
 //! The crate reads no clock for decisions: time arrives in the input.
+//!
+//! ```
+//! use rollguard_policy::{PolicyBundle, PolicyEngine, PolicyInput, PolicyResult};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let bundle = PolicyBundle::default_bundle()?;
+//! let engine = PolicyEngine::new(&bundle)?;
+//! let input: PolicyInput = serde_json::from_str(r#"{
+//!   "action": {"kind": "set_weight", "from_weight": 50, "to_weight": 75},
+//!   "rollout": {"name": "checkout-v42", "service": "checkout", "namespace": "shop",
+//!               "labels": {"env": "prod"}},
+//!   "state": {"step_index": 3, "step_kind": "set_weight", "weight": 50,
+//!             "elapsed_s": 900, "step_elapsed_s": 120},
+//!   "environment": {"now": "2026-11-03T10:15:00Z", "hour": 10, "weekday": "tuesday"},
+//!   "principal": {"kind": "agent", "name": "agent-eu-1"}
+//! }"#)?;
+//! let decision = engine.evaluate(&input)?; // Err => hold and escalate, never allow
+//! assert_eq!(decision.effective(), PolicyResult::RequireApproval);
+//! println!("{decision}"); // require_approval set_weight (bundle ...): raising checkout-v42 to 75% ...
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod bench;
 pub mod bundle;

@@ -85,3 +85,16 @@ fn malformed_time_in_freeze_data_is_an_error() {
         "{result:?}"
     );
 }
+
+#[test]
+fn an_evaluation_past_its_time_limit_is_an_error() {
+    let engine = engine(
+        "package rollguard\n\nr := numbers.range(1, 3000)\n\ndeny contains \"slow\" if {\n  some x in r\n  some y in r\n  x * y == -1\n}\n",
+    )
+    .with_time_limit(std::time::Duration::from_millis(5));
+    let err = engine.evaluate(&action(ActionKind::SetWeight, 5.0, 30.0).build());
+    assert!(
+        matches!(err, Err(PolicyError::Evaluation { .. })),
+        "{err:?}"
+    );
+}
