@@ -22,7 +22,7 @@ use crate::forward::{self, ProxyBody, plain_response};
 use crate::mirror;
 use crate::routing::{self, FULL_WEIGHT_BP, bp_to_percent};
 use crate::tap::{ErrorKind, Outcome, Stream, Tap};
-use crate::upstream::describe_error;
+use crate::upstream::{describe_error, endpoint_name};
 
 /// Header added to mirrored requests so the canary can tell them apart.
 pub const SHADOW_HEADER: &str = "x-rollguard-shadow";
@@ -194,7 +194,11 @@ async fn forward_one(
             } else {
                 ErrorKind::Protocol
             };
-            let message = format!("{version} {upstream}: {}", describe_error(&e));
+            let message = format!(
+                "{version} {}: {}",
+                endpoint_name(upstream),
+                describe_error(&e)
+            );
             tracing::debug!(%version, error = %message, "upstream request failed");
             let resp = plain_response(
                 StatusCode::BAD_GATEWAY,
@@ -203,7 +207,10 @@ async fn forward_one(
             (Outcome::Failed { kind, message }, resp)
         }
         Err(_) => {
-            let message = format!("{version} {upstream}: no response within {timeout:?}");
+            let message = format!(
+                "{version} {}: no response within {timeout:?}",
+                endpoint_name(upstream)
+            );
             tracing::debug!(%version, error = %message, "upstream request timed out");
             let resp = plain_response(
                 StatusCode::GATEWAY_TIMEOUT,

@@ -50,4 +50,4 @@ pub use handler::SHADOW_HEADER;
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 pub use server::{Proxy, ProxyControl, ProxyHandle};
 pub use tap::{ErrorKind, TapWindow, VersionTap};
-pub use upstream::check_upstream;
+pub use upstream::{check_upstream, endpoint_name};

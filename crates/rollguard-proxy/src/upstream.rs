@@ -9,10 +9,22 @@ use tokio::net::TcpStream;
 
 use crate::error::ProxyError;
 
+/// How an upstream is named in messages: `http://host:port`, plus the path
+/// prefix when the upstream has one.
+pub fn endpoint_name(uri: &Uri) -> String {
+    let scheme = uri.scheme_str().unwrap_or("http");
+    match uri.authority() {
+        Some(a) if matches!(uri.path(), "" | "/") && uri.query().is_none() => {
+            format!("{scheme}://{a}")
+        }
+        _ => uri.to_string(),
+    }
+}
+
 /// Opens (and closes) a TCP connection to the upstream. The error names the
 /// endpoint and says why it failed.
 pub async fn check_upstream(uri: &Uri, timeout: Duration) -> Result<(), ProxyError> {
-    let endpoint = uri.to_string();
+    let endpoint = endpoint_name(uri);
     let host = uri.host().ok_or_else(|| ProxyError::Unreachable {
         endpoint: endpoint.clone(),
         reason: "the URI has no host".to_string(),
@@ -91,6 +103,14 @@ mod tests {
             .to_string();
         assert!(err.contains(&addr.to_string()), "{err}");
         assert!(err.contains("connection refused"), "{err}");
+    }
+
+    #[test]
+    fn endpoint_names_drop_a_bare_slash() {
+        let u: Uri = "http://127.0.0.1:9002".parse().unwrap();
+        assert_eq!(endpoint_name(&u), "http://127.0.0.1:9002");
+        let u: Uri = "http://svc:80/v2".parse().unwrap();
+        assert_eq!(endpoint_name(&u), "http://svc:80/v2");
     }
 
     #[tokio::test]

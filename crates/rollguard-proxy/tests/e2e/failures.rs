@@ -37,11 +37,10 @@ async fn refused_canary_counts_as_its_connect_error_and_names_it() {
     assert_eq!(w.canary.errors(), 3);
     assert_eq!(w.baseline.requests, 0);
     let msg = w.canary.last_error.expect("last error is kept");
-    assert!(
-        msg.starts_with(&format!("canary http://127.0.0.1:{port}")),
-        "{msg}"
+    assert_eq!(
+        msg,
+        format!("canary http://127.0.0.1:{port}: connection refused")
     );
-    assert!(msg.contains("connection refused"), "{msg}");
     // The next window starts empty.
     assert_eq!(proxy.take_window().canary.requests, 0);
 
@@ -104,4 +103,48 @@ async fn canary_going_bad_mid_rollout_shows_in_the_window() {
         "answered errors still have a latency"
     );
     assert_eq!(bad.baseline.errors(), 0);
+}
+
+#[tokio::test]
+async fn upstream_closing_without_answer_is_a_protocol_error() {
+    // Accepts connections and closes them at once, after reading the request.
+    let hangup = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hangup_addr = hangup.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = hangup.accept().await {
+            use tokio::io::AsyncReadExt;
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await;
+        }
+    });
+    let baseline = DemoService::start("baseline v1", quick())
+        .await
+        .expect("start");
+    let cfg = ProxyConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        baseline.uri(),
+        format!("http://{hangup_addr}").parse().expect("uri"),
+    );
+    let proxy = Proxy::start(cfg).await.expect("proxy starts");
+    let url: http::Uri = format!("http://{}/", proxy.local_addr())
+        .parse()
+        .expect("url");
+    let a = get(&client(), url, &[("x-rollguard-version", "canary")]).await;
+    assert_eq!(a.status, 502);
+    let w = proxy.take_window();
+    assert_eq!(w.canary.protocol_errors, 1, "{w:?}");
+    assert_eq!(w.canary.connect_errors, 0);
+    assert_eq!(w.canary.errors(), 1);
+    let msg = w.canary.last_error.expect("last error");
+    assert_eq!(
+        msg,
+        format!("canary http://{hangup_addr}: connection closed before message completed")
+    );
+    assert!(
+        proxy.render_metrics().contains(
+            "rollguard_proxy_upstream_errors_total{version=\"canary\",kind=\"protocol\"} 1"
+        )
+    );
 }
