@@ -106,18 +106,7 @@ pub(crate) async fn handle(
     let mut body: ProxyBody = body.map_err(Into::into).boxed_unsync();
 
     if version == Version::Baseline && sample_mirror(cfg.mirror_percent) {
-        if let Ok(permit) = shared.shadow_permits.clone().try_acquire_owned() {
-            let (primary, shadow_body, abandoned) = mirror::tee(body);
-            body = primary;
-            let shadow_req = shadow_request(&parts, &cfg.canary, shadow_body);
-            let shared2 = shared.clone();
-            tokio::spawn(async move {
-                run_shadow(&shared2, shadow_req, &abandoned).await;
-                drop(permit);
-            });
-        } else {
-            tracing::debug!("shadow skipped: {MAX_SHADOW_IN_FLIGHT} shadow requests in flight");
-        }
+        body = start_shadow(&shared, &parts, body);
     }
 
     let req = Request::from_parts(parts, body);
@@ -136,20 +125,32 @@ fn sample_mirror(percent: f64) -> bool {
     }
 }
 
-fn shadow_request(
-    parts: &http::request::Parts,
-    canary: &Uri,
-    body: ProxyBody,
-) -> Request<ProxyBody> {
-    let mut req = Request::new(body);
+/// Tees `body` into a shadow request to the canary and spawns it; returns
+/// the body for the primary request. Skips mirroring (returning `body`
+/// untouched) when too many shadows are in flight.
+fn start_shadow(shared: &Arc<Shared>, parts: &http::request::Parts, body: ProxyBody) -> ProxyBody {
+    let Ok(uri) = forward::upstream_uri(&shared.cfg.canary, &parts.uri) else {
+        // Unreachable: the primary URI was built from the same path and query.
+        return body;
+    };
+    let Ok(permit) = shared.shadow_permits.clone().try_acquire_owned() else {
+        tracing::debug!("shadow skipped: {MAX_SHADOW_IN_FLIGHT} shadow requests in flight");
+        return body;
+    };
+    let (primary, shadow_body, abandoned) = mirror::tee(body);
+    let mut req = Request::new(shadow_body);
     *req.method_mut() = parts.method.clone();
     *req.version_mut() = parts.version;
+    *req.uri_mut() = uri;
     *req.headers_mut() = parts.headers.clone();
     req.headers_mut()
         .insert(SHADOW_HEADER, HeaderValue::from_static("1"));
-    *req.uri_mut() =
-        forward::upstream_uri(canary, &parts.uri).unwrap_or_else(|_| parts.uri.clone());
-    req
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        run_shadow(&shared, req, &abandoned).await;
+        drop(permit);
+    });
+    primary
 }
 
 async fn run_shadow(shared: &Shared, req: Request<ProxyBody>, abandoned: &AtomicBool) {
