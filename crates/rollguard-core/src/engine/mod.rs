@@ -292,6 +292,9 @@ impl Engine {
                     format!("aborted by {who}{why}"),
                 );
             }
+            CommandKind::Rollback => {
+                self.fail(st, cx, format!("rollback requested by {who}{why}"));
+            }
             CommandKind::Pause => {
                 st.status = Status::Paused { by: who.clone() };
                 self.record(
@@ -573,6 +576,14 @@ impl Engine {
     fn advance(&self, st: &mut RolloutState, cx: &mut Ctx<'_>) {
         st.step_index += 1;
         st.step_started_at = cx.now;
+        let what = self.step_name(st);
+        self.record(
+            st,
+            cx,
+            EventKind::StepStarted,
+            "rollguard",
+            format!("step {} started: {what}", st.step_index + 1),
+        );
     }
 
     fn set_weight(&self, st: &mut RolloutState, cx: &mut Ctx<'_>, weight: f64, why: &str) {

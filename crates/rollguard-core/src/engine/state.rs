@@ -123,6 +123,8 @@ pub enum CommandKind {
     Pause,
     Resume,
     Abort,
+    /// Roll back now (e.g. `onRestart: rollback`); never gated.
+    Rollback,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +142,7 @@ pub enum EventKind {
     Started,
     Observed,
     WeightSet,
+    StepStarted,
     StepPassed,
     Held,
     AwaitingHuman,
@@ -159,6 +162,7 @@ impl EventKind {
             EventKind::Started => "started",
             EventKind::Observed => "observed",
             EventKind::WeightSet => "weight_set",
+            EventKind::StepStarted => "step_started",
             EventKind::StepPassed => "step_passed",
             EventKind::Held => "held",
             EventKind::AwaitingHuman => "awaiting_human",

@@ -1,0 +1,16 @@
+//! The runtime shell around rollguard's pure engine: the live loop that senses
+//! telemetry every tick, steps the engine, writes the ledger, then acts on the
+//! router (write-ahead: a decision is committed before it is applied and
+//! reported), and resumes a rollout from the ledger after a crash.
+
+mod error;
+mod live;
+mod records;
+pub mod resume;
+mod summary;
+
+pub use error::RunError;
+pub use live::{LiveRollout, Progress, RunOptions, Snapshot, StopSignal};
+pub use records::{event_from_record, started_event};
+pub use resume::{Resumed, rebuild_state};
+pub use summary::RunSummary;

@@ -1,0 +1,146 @@
+//! Command-line definitions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "rollguard", version, about = "Autonomous canary releases with anytime-valid statistics", long_about = None)]
+pub struct Cli {
+    /// Ledger location: a SQLite file path or a postgres:// URL
+    /// [default: $ROLLGUARD_HOME/ledger.db, ROLLGUARD_HOME defaulting to ~/.local/share/rollguard]
+    #[arg(long, global = true, env = "ROLLGUARD_LEDGER")]
+    pub ledger: Option<String>,
+    /// More logs on stderr (-v info, -vv debug); or set ROLLGUARD_LOG.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Check a rollout file; errors name file:line:column and the field.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of rollout files (for editors).
+    Schema,
+    /// Run a rollout against real endpoints through the builtin proxy.
+    Run(RunArgs),
+    /// Run a whole canary on loopback: two bundled services, load, a rollout.
+    Demo(DemoArgs),
+    /// List recorded events.
+    History(HistoryArgs),
+    /// Tell the story of a rollout from its ledger.
+    Explain(ExplainArgs),
+    /// Verify or export the ledger.
+    Ledger(LedgerArgs),
+    /// Re-decide a recorded rollout with this engine and compare.
+    Replay(ReplayArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Output {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    #[arg(short = 'f', long = "file")]
+    pub file: PathBuf,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+    /// Do not write a ledger (and so cannot resume after a crash).
+    #[arg(long)]
+    pub no_ledger: bool,
+    /// Start a new run even if the ledger holds an unfinished one.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Default, Debug)]
+pub enum CanaryKind {
+    /// Same as the baseline: promoted.
+    Healthy,
+    /// 8% extra errors: rolled back.
+    #[default]
+    Errors,
+    /// Median latency +60%: rolled back.
+    Latency,
+    /// Median unchanged, p99 more than doubled: rolled back.
+    Tail,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub canary: CanaryKind,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+    /// Load through the proxy, requests per second.
+    #[arg(long, default_value_t = 400.0)]
+    pub rps: f64,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    #[arg(long)]
+    pub rollout: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+    /// Include the per-window `observed` events.
+    #[arg(long)]
+    pub all: bool,
+    /// At most this many events (the latest).
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    pub rollout: String,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct LedgerArgs {
+    #[command(subcommand)]
+    pub command: LedgerCmd,
+}
+
+#[derive(Subcommand)]
+pub enum LedgerCmd {
+    /// Recompute the hash chain; names the first bad seq. Exit 1 if tampered.
+    Verify {
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Write every event as JSON Lines (for a SIEM).
+    Export {
+        /// Output file (default: stdout).
+        #[arg(short, long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// Re-decide the latest run of this rollout from the ledger.
+    #[arg(long = "from-ledger")]
+    pub from_ledger: Option<String>,
+    /// With --from-ledger: judge with this rollout file instead of the recorded spec.
+    #[arg(long)]
+    pub rollout: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+}
