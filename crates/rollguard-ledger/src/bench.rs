@@ -25,6 +25,12 @@ pub struct BenchReport {
     pub verify_secs: f64,
     pub verify_events_per_sec: f64,
     pub verify_ok: bool,
+    /// Group-commit transactions during the append phase.
+    pub commits: u64,
+    /// Mean events per commit.
+    pub events_per_commit: f64,
+    /// Mean time inside one commit transaction, milliseconds.
+    pub mean_commit_ms: f64,
 }
 
 /// A decision event of realistic size (aggregated counts, e-values, policy).
@@ -76,6 +82,7 @@ pub async fn bench(location: &str, n_events: u64, concurrency: usize) -> Result<
         })??;
     }
     let append_secs = start.elapsed().as_secs_f64();
+    let stats = ledger.writer_stats();
     let start = Instant::now();
     let report = ledger.verify().await?;
     let verify_secs = start.elapsed().as_secs_f64();
@@ -90,5 +97,8 @@ pub async fn bench(location: &str, n_events: u64, concurrency: usize) -> Result<
         verify_secs,
         verify_events_per_sec: report.events as f64 / verify_secs.max(1e-9),
         verify_ok: report.ok,
+        commits: stats.commits,
+        events_per_commit: stats.events as f64 / stats.commits.max(1) as f64,
+        mean_commit_ms: stats.commit_micros as f64 / 1000.0 / stats.commits.max(1) as f64,
     })
 }

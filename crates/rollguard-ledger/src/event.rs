@@ -210,21 +210,23 @@ impl PreparedEvent {
         })
     }
 
-    /// Chains this event after `prev_hash` as number `seq`.
-    pub fn chain(&self, seq: u64, prev_hash: &str, buf: &mut Vec<u8>) -> Event {
+    /// Chains this event after `prev_hash` as number `seq`, moving the
+    /// caller's fields into the returned [`Event`] (the canonical texts stay
+    /// here for the insert).
+    pub fn chain(&mut self, seq: u64, prev_hash: &str, buf: &mut Vec<u8>) -> Event {
         let hash = self.parts(seq, prev_hash).hash_with(buf);
-        let e = &self.event;
+        let e = &mut self.event;
         Event {
             seq,
             time_ms: e.time_ms,
-            rollout: e.rollout.clone(),
-            kind: e.kind.clone(),
-            actor: e.actor.clone(),
-            idempotency_key: e.idempotency_key.clone(),
-            inputs: e.inputs.clone(),
-            statistics: e.statistics.clone(),
-            policy: e.policy.clone(),
-            rationale: e.rationale.clone(),
+            rollout: std::mem::take(&mut e.rollout),
+            kind: std::mem::take(&mut e.kind),
+            actor: std::mem::take(&mut e.actor),
+            idempotency_key: e.idempotency_key.take(),
+            inputs: e.inputs.take(),
+            statistics: e.statistics.take(),
+            policy: e.policy.take(),
+            rationale: std::mem::take(&mut e.rationale),
             prev_hash: prev_hash.to_string(),
             hash,
         }
@@ -269,7 +271,7 @@ mod tests {
     /// Pins the encoding: if this changes, every stored chain breaks.
     #[test]
     fn golden_canonical_bytes_and_hash() {
-        let prepared = PreparedEvent::prepare(sample()).expect("valid");
+        let mut prepared = PreparedEvent::prepare(sample()).expect("valid");
         let event = prepared.chain(1, GENESIS_HASH, &mut Vec::new());
         let bytes = String::from_utf8(event.canonical_bytes()).expect("utf8");
         assert_eq!(

@@ -8,6 +8,7 @@
 //! of an fsync is shared by every append that arrived during it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -88,33 +89,43 @@ pub(crate) struct BatchPlan {
 
 /// Chains `batch` after (`head_seq`, `head_hash`). An event whose idempotency
 /// key is in `existing` (already stored) or earlier in this batch gets that
-/// event back and is not inserted.
+/// event back and is not inserted. The callers' fields are moved out of
+/// `batch`; its canonical texts remain for the inserts.
 pub(crate) fn plan_batch(
-    batch: &[AppendRequest],
+    batch: &mut [AppendRequest],
     head_seq: u64,
     head_hash: &str,
-    mut existing: HashMap<String, Event>,
+    existing: HashMap<String, Event>,
 ) -> BatchPlan {
     let mut seq = head_seq;
     let mut hash = head_hash.to_string();
     let mut buf = Vec::with_capacity(1024);
-    let mut replies = Vec::with_capacity(batch.len());
+    let mut replies: Vec<Vec<Event>> = Vec::with_capacity(batch.len());
     let mut inserts = Vec::new();
-    for (ri, req) in batch.iter().enumerate() {
+    // Keys chained earlier in this batch, to the position of their event.
+    let mut in_batch: HashMap<String, (usize, usize)> = HashMap::new();
+    for (ri, req) in batch.iter_mut().enumerate() {
         let mut out = Vec::with_capacity(req.events.len());
-        for prepared in &req.events {
-            if let Some(key) = &prepared.event.idempotency_key
-                && let Some(found) = existing.get(key)
-            {
-                out.push(found.clone());
-                continue;
+        for prepared in &mut req.events {
+            if let Some(key) = &prepared.event.idempotency_key {
+                if let Some(found) = existing.get(key) {
+                    out.push(found.clone());
+                    continue;
+                }
+                if let Some(&(r, e)) = in_batch.get(key) {
+                    let found = if r == ri {
+                        out[e].clone()
+                    } else {
+                        replies[r][e].clone()
+                    };
+                    out.push(found);
+                    continue;
+                }
+                in_batch.insert(key.clone(), (ri, out.len()));
             }
             seq += 1;
             let event = prepared.chain(seq, &hash, &mut buf);
             hash.clone_from(&event.hash);
-            if let Some(key) = &event.idempotency_key {
-                existing.insert(key.clone(), event.clone());
-            }
             inserts.push((ri, out.len()));
             out.push(event);
         }
@@ -128,11 +139,55 @@ pub(crate) fn plan_batch(
     }
 }
 
+/// Counters of a store's writer (see [`crate::Ledger::writer_stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct WriterStats {
+    /// Transactions committed by the writer.
+    pub commits: u64,
+    /// Events inserted by those transactions.
+    pub events: u64,
+    /// Append requests answered (including idempotent hits and failures).
+    pub requests: u64,
+    /// Wall time spent inside commit transactions, microseconds.
+    pub commit_micros: u64,
+}
+
+/// Shared counters the writer updates after each batch.
+#[derive(Debug, Default)]
+pub(crate) struct WriterCounters {
+    commits: AtomicU64,
+    events: AtomicU64,
+    requests: AtomicU64,
+    commit_micros: AtomicU64,
+}
+
+impl WriterCounters {
+    pub fn record(&self, requests: usize, inserted: usize, elapsed: std::time::Duration) {
+        self.requests.fetch_add(requests as u64, Ordering::Relaxed);
+        if inserted > 0 {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            self.events.fetch_add(inserted as u64, Ordering::Relaxed);
+        }
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.commit_micros.fetch_add(micros, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> WriterStats {
+        WriterStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            events: self.events.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+            commit_micros: self.commit_micros.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The callers' end of a store's writer.
 #[derive(Clone)]
 pub(crate) struct WriterHandle {
     pub location: std::sync::Arc<str>,
     pub tx: mpsc::Sender<AppendRequest>,
+    pub counters: std::sync::Arc<WriterCounters>,
 }
 
 impl WriterHandle {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{LedgerError, Result};
 use crate::event::{Event, NewEvent};
+use crate::group_commit::WriterStats;
 use crate::postgres::PostgresLedger;
 use crate::sqlite::SqliteLedger;
 use crate::verify::VerifyReport;
@@ -91,6 +92,15 @@ impl Ledger {
         match self {
             Ledger::Sqlite(_) => "sqlite",
             Ledger::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Counters of this process's writer for this ledger (commits, events,
+    /// time in commits): the group-commit batch size is `events / commits`.
+    pub fn writer_stats(&self) -> WriterStats {
+        match self {
+            Ledger::Sqlite(s) => s.writer().counters.snapshot(),
+            Ledger::Postgres(p) => p.writer().counters.snapshot(),
         }
     }
 

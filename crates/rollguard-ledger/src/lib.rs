@@ -25,6 +25,7 @@ pub mod verify;
 pub use bench::{BenchReport, bench};
 pub use error::{LedgerError, Result};
 pub use event::{Event, GENESIS_HASH, NewEvent, chain_hash};
+pub use group_commit::WriterStats;
 pub use ledger::{EventFilter, Ledger, PruneReport, RolloutSummary};
 pub use postgres::PostgresLedger;
 pub use sqlite::SqliteLedger;

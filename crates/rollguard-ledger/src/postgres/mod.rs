@@ -19,7 +19,7 @@ use tokio_postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
 
 use crate::error::{LedgerError, Result};
 use crate::event::Event;
-use crate::group_commit::{QUEUE_DEPTH, WriterHandle};
+use crate::group_commit::{QUEUE_DEPTH, WriterCounters, WriterHandle};
 use crate::ledger::{EventFilter, PruneReport, RolloutSummary};
 use crate::schema::{self, EVENT_COLUMNS};
 use crate::verify::{ChainVerifier, VerifyReport};
@@ -60,11 +60,18 @@ impl PostgresLedger {
         let write_client = connect(&location, &config).await?;
         let reader = connect(&location, &config).await?;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(writer::run(location.clone(), write_client, rx));
+        let counters = Arc::new(WriterCounters::default());
+        tokio::spawn(writer::run(
+            location.clone(),
+            write_client,
+            rx,
+            Arc::clone(&counters),
+        ));
         Ok(Self {
             writer: WriterHandle {
                 location: Arc::from(location.as_str()),
                 tx,
+                counters,
             },
             reader: Arc::new(reader),
             config: Arc::new(config),

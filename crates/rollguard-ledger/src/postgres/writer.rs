@@ -5,6 +5,8 @@
 //! with one `INSERT ... SELECT FROM UNNEST(...)` round trip.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tokio_postgres::Client;
@@ -12,7 +14,9 @@ use tokio_postgres::Client;
 use super::rows::{chain_from_row, row_to_event, to_i64};
 use crate::error::{LedgerError, Result};
 use crate::event::Event;
-use crate::group_commit::{AppendRequest, batch_keys, drain_batch, plan_batch, reply_all};
+use crate::group_commit::{
+    AppendRequest, WriterCounters, batch_keys, drain_batch, plan_batch, reply_all,
+};
 use crate::schema::EVENT_COLUMNS;
 
 /// Runs until every sender is dropped.
@@ -20,19 +24,23 @@ pub(crate) async fn run(
     location: String,
     mut client: Client,
     mut rx: mpsc::Receiver<AppendRequest>,
+    counters: Arc<WriterCounters>,
 ) {
     while let Some(first) = rx.recv().await {
-        let batch = drain_batch(first, &mut rx);
-        let result = commit_batch(&location, &mut client, &batch).await;
-        reply_all(batch, result);
+        let mut batch = drain_batch(first, &mut rx);
+        let started = Instant::now();
+        let result = commit_batch(&location, &mut client, &mut batch).await;
+        let inserted = result.as_ref().map_or(0, |(_, n)| *n);
+        counters.record(batch.len(), inserted, started.elapsed());
+        reply_all(batch, result.map(|(replies, _)| replies));
     }
 }
 
 async fn commit_batch(
     location: &str,
     client: &mut Client,
-    batch: &[AppendRequest],
-) -> Result<Vec<Vec<Event>>> {
+    batch: &mut [AppendRequest],
+) -> Result<(Vec<Vec<Event>>, usize)> {
     let pg = |op| move |e| LedgerError::postgres(location, op, e);
     let tx = client
         .transaction()
@@ -133,5 +141,5 @@ async fn commit_batch(
     tx.commit()
         .await
         .map_err(pg("committing appended events"))?;
-    Ok(plan.replies)
+    Ok((plan.replies, plan.inserts.len()))
 }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::error::{LedgerError, Result};
 use crate::event::{Event, StoredParts};
-use crate::group_commit::{QUEUE_DEPTH, WriterHandle};
+use crate::group_commit::{QUEUE_DEPTH, WriterCounters, WriterHandle};
 use crate::ledger::{EventFilter, PruneReport, RolloutSummary};
 use crate::schema::EVENT_COLUMNS;
 use crate::verify::{ChainVerifier, VerifyReport};
@@ -44,14 +44,17 @@ impl SqliteLedger {
         .map_err(|e| join_error(path, e))??;
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let location = path.to_string();
+        let counters = Arc::new(WriterCounters::default());
+        let thread_counters = Arc::clone(&counters);
         let thread = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer::run(location, write_conn, rx))
+            .spawn(move || writer::run(location, write_conn, rx, thread_counters))
             .map_err(|e| LedgerError::io(path, "starting the writer thread", e))?;
         Ok(Self {
             writer: WriterHandle {
                 location: Arc::from(path),
                 tx,
+                counters,
             },
             reader: Arc::new(Mutex::new(read_conn)),
             thread: Arc::new(Mutex::new(Some(thread))),

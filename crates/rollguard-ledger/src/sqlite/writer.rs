@@ -4,6 +4,8 @@
 //! caller is answered).
 
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::mpsc;
@@ -11,23 +13,33 @@ use tokio::sync::mpsc;
 use super::rows::{read_chain, row_to_event, to_i64};
 use crate::error::{LedgerError, Result};
 use crate::event::Event;
-use crate::group_commit::{AppendRequest, batch_keys, drain_batch, plan_batch, reply_all};
+use crate::group_commit::{
+    AppendRequest, WriterCounters, batch_keys, drain_batch, plan_batch, reply_all,
+};
 use crate::schema::EVENT_COLUMNS;
 
 /// Runs until every sender is dropped.
-pub(crate) fn run(location: String, mut conn: Connection, mut rx: mpsc::Receiver<AppendRequest>) {
+pub(crate) fn run(
+    location: String,
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<AppendRequest>,
+    counters: Arc<WriterCounters>,
+) {
     while let Some(first) = rx.blocking_recv() {
-        let batch = drain_batch(first, &mut rx);
-        let result = commit_batch(&location, &mut conn, &batch);
-        reply_all(batch, result);
+        let mut batch = drain_batch(first, &mut rx);
+        let started = Instant::now();
+        let result = commit_batch(&location, &mut conn, &mut batch);
+        let inserted = result.as_ref().map_or(0, |(_, n)| *n);
+        counters.record(batch.len(), inserted, started.elapsed());
+        reply_all(batch, result.map(|(replies, _)| replies));
     }
 }
 
 fn commit_batch(
     location: &str,
     conn: &mut Connection,
-    batch: &[AppendRequest],
-) -> Result<Vec<Vec<Event>>> {
+    batch: &mut [AppendRequest],
+) -> Result<(Vec<Vec<Event>>, usize)> {
     let sql = |op| move |e| LedgerError::sqlite(location, op, e);
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -87,5 +99,5 @@ fn commit_batch(
         .map_err(sql("updating the chain head"))?;
     }
     tx.commit().map_err(sql("committing appended events"))?;
-    Ok(plan.replies)
+    Ok((plan.replies, plan.inserts.len()))
 }
