@@ -35,6 +35,9 @@ pub struct LoadConfig {
     pub max_in_flight: usize,
     /// Sent with every request.
     pub headers: HeaderMap,
+    /// Simulated users: request `i` carries header `.0` with value
+    /// `{.1}{i % .2}` (e.g. `x-user: user-7`), for sticky-session routing.
+    pub rotating_header: Option<(HeaderName, String, u32)>,
     pub request_timeout: Duration,
 }
 
@@ -48,6 +51,7 @@ impl LoadConfig {
             max_requests: None,
             max_in_flight: 256,
             headers: HeaderMap::new(),
+            rotating_header: None,
             request_timeout: Duration::from_secs(10),
         }
     }
@@ -62,8 +66,26 @@ impl LoadConfig {
         self
     }
 
+    /// Spreads requests over `users` simulated users, named `{prefix}{n}` in
+    /// header `name`.
+    pub fn with_rotating_header(mut self, name: HeaderName, prefix: &str, users: u32) -> Self {
+        self.rotating_header = Some((name, prefix.to_string(), users));
+        self
+    }
+
     pub fn validate(&self) -> Result<(), TestbedError> {
         let bad = |field, reason: String| Err(TestbedError::Load { field, reason });
+        if let Some((_, prefix, users)) = &self.rotating_header {
+            if *users == 0 {
+                return bad("rotating_header", "needs at least one user".to_string());
+            }
+            if HeaderValue::from_str(&format!("{prefix}0")).is_err() {
+                return bad(
+                    "rotating_header",
+                    format!("prefix {prefix:?} is not a valid header value"),
+                );
+            }
+        }
         if self.target.scheme_str() != Some("http") {
             return bad("target", format!("{} must be an http:// URI", self.target));
         }
@@ -215,7 +237,7 @@ async fn run(cfg: LoadConfig, stats: Arc<Mutex<LoadStats>>, stop: Arc<Notify>) {
             continue;
         };
         lock(&stats).sent += 1;
-        let req = build_request(&cfg);
+        let req = build_request(&cfg, i - 1);
         let client = client.clone();
         let stats = stats.clone();
         let timeout = cfg.request_timeout;
@@ -251,10 +273,15 @@ async fn run(cfg: LoadConfig, stats: Arc<Mutex<LoadStats>>, stop: Arc<Notify>) {
     while tasks.join_next().await.is_some() {}
 }
 
-fn build_request(cfg: &LoadConfig) -> Request<Empty<Bytes>> {
+fn build_request(cfg: &LoadConfig, seq: u32) -> Request<Empty<Bytes>> {
     let mut req = Request::new(Empty::new());
     *req.uri_mut() = cfg.target.clone();
     *req.headers_mut() = cfg.headers.clone();
+    if let Some((name, prefix, users)) = &cfg.rotating_header
+        && let Ok(v) = HeaderValue::from_str(&format!("{prefix}{}", seq % users))
+    {
+        req.headers_mut().insert(name.clone(), v);
+    }
     req
 }
 

@@ -222,3 +222,29 @@ async fn windows_taken_during_load_add_up_to_the_totals() {
     assert_eq!(sum.canary, totals.canary);
     assert_eq!(totals.baseline.requests + totals.canary.requests, stats.ok);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sticky_users_under_load_land_exactly_where_their_hash_says() {
+    let bed = bed(|c| c.sticky = Some(Sticky::Header(HeaderName::from_static("x-user")))).await;
+    bed.proxy.set_canary_weight(50.0);
+    let (users, per_user) = (40u32, 10u64);
+    let load = LoadConfig::new(bed.url("/"), 400.0, Duration::from_secs(60))
+        .with_max_requests(u64::from(users) * per_user)
+        .with_rotating_header(HeaderName::from_static("x-user"), "user-", users);
+    let stats = LoadGenerator::start(load)
+        .expect("load starts")
+        .wait()
+        .await;
+    assert_eq!(stats.ok, u64::from(users) * per_user, "{stats:?}");
+    let canary_users = (0..users)
+        .filter(|u| rollguard_proxy::routing::sticky_point(format!("user-{u}").as_bytes()) < 5_000)
+        .count() as u64;
+    assert!(
+        canary_users > 0 && canary_users < u64::from(users),
+        "degenerate user set"
+    );
+    assert_eq!(
+        stats.by_service.get(CANARY_NAME).copied().unwrap_or(0),
+        canary_users * per_user
+    );
+}
