@@ -12,6 +12,7 @@ pub use spec::{Rollout, SpecError};
 pub mod engine;
 pub mod judge;
 pub mod observation;
+pub mod ports;
 
 pub use engine::{
     AllowAll, Command, CommandKind, Effect, Engine, EventKind, Gate, GateDecision, Input, Outcome,

@@ -8,9 +8,10 @@ mod live;
 mod records;
 pub mod resume;
 mod summary;
+pub mod wiring;
 
 pub use error::RunError;
-pub use live::{LiveRollout, Progress, RunOptions, Snapshot, StopSignal};
+pub use live::{LiveRollout, Progress, RunOptions, Snapshot, StatusView, StopSignal, now_ms};
 pub use records::{event_from_record, started_event};
 pub use resume::{Resumed, rebuild_state};
 pub use summary::RunSummary;

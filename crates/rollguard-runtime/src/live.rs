@@ -1,6 +1,7 @@
-//! The live loop: every telemetry interval it takes the proxy tap's window,
-//! steps the engine, commits the records to the ledger, and only then applies
-//! the weight to the proxy and reports progress.
+//! The live loop: every telemetry interval it senses a window, steps the
+//! engine, commits the records to the ledger, and only then applies the
+//! weight to the router (write-ahead) and reports progress. Every tick it also
+//! reconciles the router's observed weight with the engine's (level-triggered).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,16 +9,19 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rollguard_core::spec::{OnRestart, RouterSpec};
+use rollguard_core::ports::Notifier;
+use rollguard_core::spec::OnRestart;
 use rollguard_core::{
-    AllowAll, Command, CommandKind, Effect, Engine, Input, Millis, Observation, Outcome, Rollout,
-    RolloutState, Status, Verdict, VersionWindow,
+    AllowAll, Command, CommandKind, Effect, Engine, Gate, Input, Millis, Rollout, RolloutState,
+    Status, Verdict,
 };
 use rollguard_ledger::{EventFilter, Ledger};
-use rollguard_proxy::{Proxy, ProxyConfig, ProxyHandle, Sticky, VersionTap, check_upstream};
+use serde::Serialize;
+use tokio::sync::{mpsc, watch};
 
 use crate::records::{event_from_record, started_event};
 use crate::resume::{latest_run, rebuild_state};
+use crate::wiring::{Wiring, wire};
 use crate::{RunError, RunSummary};
 
 /// Resolves when the run should stop (Ctrl-C): the canary is then taken out first.
@@ -32,6 +36,80 @@ pub struct RunOptions {
     /// Stop the loop (leaving the weight as it is) when the rollout waits for
     /// a person, instead of waiting with it.
     pub exit_when_waiting: bool,
+    /// Checks every action that raises exposure (default: allow all).
+    pub gate: Box<dyn Gate + Send>,
+    /// Commands from people (approve, pause, abort...), e.g. from the API.
+    pub commands: Option<mpsc::Receiver<Command>>,
+    /// Where the loop publishes its status every tick.
+    pub status: Option<watch::Sender<StatusView>>,
+    pub notifier: Option<Arc<dyn Notifier>>,
+    /// Use this router and source instead of the ones the spec names.
+    pub wiring: Option<Wiring>,
+}
+
+impl RunOptions {
+    pub fn new(ledger: Option<Ledger>) -> Self {
+        RunOptions {
+            ledger,
+            operator: "operator".into(),
+            resume: true,
+            exit_when_waiting: false,
+            gate: Box::new(AllowAll),
+            commands: None,
+            status: None,
+            notifier: None,
+            wiring: None,
+        }
+    }
+}
+
+/// A rollout's state for status displays and the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusView {
+    pub rollout: String,
+    pub service: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub step: usize,
+    pub steps: usize,
+    pub step_kind: String,
+    pub weight: f64,
+    pub state: Status,
+    pub verdicts: Vec<Verdict>,
+    pub started_at: Millis,
+    pub updated_at: Millis,
+    pub router: String,
+    pub notes: Vec<String>,
+}
+
+impl StatusView {
+    pub fn of(
+        rollout: &Rollout,
+        st: &RolloutState,
+        now: Millis,
+        router: String,
+        notes: Vec<String>,
+    ) -> Self {
+        StatusView {
+            rollout: rollout.name.clone(),
+            service: rollout.service.clone(),
+            labels: rollout.labels.clone(),
+            step: (st.step_index + 1).min(rollout.steps.len()),
+            steps: rollout.steps.len(),
+            step_kind: rollout
+                .steps
+                .get(st.step_index)
+                .map(|s| s.kind())
+                .unwrap_or("promote")
+                .into(),
+            weight: st.weight,
+            state: st.status.clone(),
+            verdicts: st.verdicts(false),
+            started_at: st.started_at,
+            updated_at: now,
+            router,
+            notes,
+        }
+    }
 }
 
 /// What the progress display gets every tick.
@@ -40,7 +118,7 @@ pub struct Snapshot<'a> {
     pub state: &'a RolloutState,
     pub verdicts: &'a [Verdict],
     pub now: Millis,
-    pub proxy_addr: SocketAddr,
+    pub proxy_addr: Option<SocketAddr>,
 }
 
 pub trait Progress: Send {
@@ -51,18 +129,23 @@ pub trait Progress: Send {
 pub struct LiveRollout {
     rollout: Arc<Rollout>,
     engine: Engine,
-    proxy: ProxyHandle,
+    wiring: Wiring,
     ledger: Option<Ledger>,
     run: Millis,
     counter: u64,
     state: Option<RolloutState>,
-    pending: Vec<Effect>,
     resumed: bool,
-    operator: String,
+    opts_operator: String,
     exit_when_waiting: bool,
+    gate: Box<dyn Gate + Send>,
+    commands: Option<mpsc::Receiver<Command>>,
+    status: Option<watch::Sender<StatusView>>,
+    notifier: Option<Arc<dyn Notifier>>,
+    notes: Vec<String>,
+    router_failures: u32,
 }
 
-fn now_ms() -> Millis {
+pub fn now_ms() -> Millis {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)
@@ -70,105 +153,47 @@ fn now_ms() -> Millis {
 }
 
 impl LiveRollout {
-    /// Checks the endpoints, binds the proxy and (with a ledger) resumes an
-    /// unfinished run of the same rollout. No traffic moves before this succeeds.
+    /// Checks the endpoints, starts the router and source and (with a ledger)
+    /// resumes an unfinished run of the same rollout. No traffic moves before
+    /// this succeeds.
     pub async fn prepare(rollout: Arc<Rollout>, opts: RunOptions) -> Result<LiveRollout, RunError> {
-        let RouterSpec::Builtin(router) = &rollout.router else {
-            return Err(RunError::UnsupportedRouter {
-                rollout: rollout.name.clone(),
-                router: "haproxy",
-            });
+        let wiring = match opts.wiring {
+            Some(w) => w,
+            None => wire(&rollout).await?,
         };
-        let mut uris = Vec::new();
-        for (which, v) in [("baseline", &rollout.baseline), ("canary", &rollout.canary)] {
-            let endpoint = v.endpoint.clone().unwrap_or_default();
-            let uri: http::Uri =
-                endpoint
-                    .parse()
-                    .map_err(|e: http::uri::InvalidUri| RunError::BadConfig {
-                        rollout: rollout.name.clone(),
-                        field: if which == "baseline" {
-                            "spec.baseline.endpoint"
-                        } else {
-                            "spec.canary.endpoint"
-                        },
-                        value: endpoint.clone(),
-                        reason: e.to_string(),
-                    })?;
-            check_upstream(&uri, Duration::from_secs(3))
-                .await
-                .map_err(|e| RunError::Unreachable {
-                    rollout: rollout.name.clone(),
-                    which,
-                    endpoint: endpoint.clone(),
-                    reason: match e {
-                        rollguard_proxy::ProxyError::Unreachable { reason, .. } => reason,
-                        other => other.to_string(),
-                    },
-                })?;
-            uris.push(uri);
-        }
-        let listen: SocketAddr = router
-            .listen
-            .parse()
-            .map_err(|e: std::net::AddrParseError| RunError::BadConfig {
-                rollout: rollout.name.clone(),
-                field: "spec.router.builtin.listen",
-                value: router.listen.clone(),
-                reason: e.to_string(),
-            })?;
-        let mut cfg = ProxyConfig::new(listen, uris[0].clone(), uris[1].clone());
-        cfg.request_timeout = Duration::from_millis(router.timeout);
-        cfg.mirror_percent = router.mirror_percent;
-        cfg.force_header = http::HeaderName::try_from(router.force_header.as_str()).ok();
-        if let Some(h) = &router.sticky_header {
-            let name = http::HeaderName::try_from(h.as_str()).map_err(|e| RunError::BadConfig {
-                rollout: rollout.name.clone(),
-                field: "spec.router.builtin.stickyHeader",
-                value: h.clone(),
-                reason: e.to_string(),
-            })?;
-            cfg.sticky = Some(Sticky::Header(name));
-        } else if let Some(c) = &router.sticky_cookie {
-            cfg.sticky = Some(Sticky::Cookie(c.clone()));
-        }
-        let proxy = Proxy::start(cfg).await.map_err(|e| match e {
-            rollguard_proxy::ProxyError::AddrInUse { addr, .. } => RunError::Listen {
-                addr,
-                reason: format!("{addr} is already in use (spec.router.builtin.listen)"),
-            },
-            rollguard_proxy::ProxyError::Bind { addr, source } => RunError::Listen {
-                addr,
-                reason: source.to_string(),
-            },
-            other => RunError::Proxy(other),
-        })?;
-        proxy.set_canary_weight(0.0);
-
         let engine = Engine::new(rollout.clone());
         let mut live = LiveRollout {
             rollout: rollout.clone(),
             engine,
-            proxy,
+            wiring,
             ledger: opts.ledger,
             run: 0,
             counter: 0,
             state: None,
-            pending: Vec::new(),
             resumed: false,
-            operator: opts.operator,
+            opts_operator: opts.operator,
             exit_when_waiting: opts.exit_when_waiting,
+            gate: opts.gate,
+            commands: opts.commands,
+            status: opts.status,
+            notifier: opts.notifier,
+            notes: Vec::new(),
+            router_failures: 0,
         };
         live.resume_or_start(opts.resume).await?;
         Ok(live)
     }
 
-    pub fn proxy_addr(&self) -> SocketAddr {
-        self.proxy.local_addr()
+    pub fn proxy_addr(&self) -> Option<SocketAddr> {
+        self.wiring.proxy_addr()
     }
 
     pub fn resumed(&self) -> bool {
         self.resumed
+    }
+
+    pub fn rollout(&self) -> &Arc<Rollout> {
+        &self.rollout
     }
 
     async fn resume_or_start(&mut self, resume: bool) -> Result<(), RunError> {
@@ -200,42 +225,36 @@ impl LiveRollout {
                     );
                     self.run = run;
                     self.counter = resumed.counter;
-                    // Level-triggered: the router gets the weight the engine holds.
-                    self.proxy.set_canary_weight(resumed.state.weight);
+                    let weight = resumed.state.weight;
                     self.state = Some(resumed.state);
                     self.resumed = true;
+                    // Level-triggered: the router gets the weight the engine holds.
+                    self.apply_weight(weight).await;
                     if self.rollout.on_restart == OnRestart::Rollback {
-                        self.command(
-                            Command {
-                                kind: CommandKind::Rollback,
-                                by: "rollguard".into(),
-                                comment: Some(
-                                    "restarted mid-rollout and onRestart is rollback".into(),
-                                ),
-                            },
-                            now,
-                        )
-                        .await?;
+                        let c = Command {
+                            kind: CommandKind::Rollback,
+                            by: "rollguard".into(),
+                            comment: Some("restarted mid-rollout and onRestart is rollback".into()),
+                        };
+                        self.step(Input::Command(c), now).await?;
                     }
                     return Ok(());
                 }
             }
         }
         self.run = now;
-        let (state, fx) = self.engine.start(now, &mut AllowAll);
+        let (state, fx) = self.engine.start(now, self.gate.as_mut());
         self.state = Some(state);
         self.apply(fx, None, now, true).await
-    }
-
-    async fn command(&mut self, c: Command, now: Millis) -> Result<(), RunError> {
-        self.step(Input::Command(c), now).await
     }
 
     async fn step(&mut self, input: Input, now: Millis) -> Result<(), RunError> {
         let Some(state) = self.state.take() else {
             return Ok(());
         };
-        let (state, fx) = self.engine.step(state, input.clone(), now, &mut AllowAll);
+        let (state, fx) = self
+            .engine
+            .step(state, input.clone(), now, self.gate.as_mut());
         self.state = Some(state);
         self.apply(fx, Some(input), now, false).await
     }
@@ -255,14 +274,8 @@ impl LiveRollout {
                 let ev = if start && first {
                     started_event(&self.rollout, self.run, r)
                 } else {
-                    event_from_record(
-                        &self.rollout.name,
-                        self.run,
-                        self.counter,
-                        now,
-                        r,
-                        if first { input.as_ref() } else { None },
-                    )
+                    let input = if first { input.as_ref() } else { None };
+                    event_from_record(&self.rollout.name, self.run, self.counter, now, r, input)
                 };
                 self.counter += 1;
                 first = false;
@@ -278,15 +291,98 @@ impl LiveRollout {
             match e {
                 Effect::SetWeight { weight, key } => {
                     tracing::info!(rollout = %self.rollout.name, weight, %key, "set canary weight");
-                    self.proxy.set_canary_weight(weight);
+                    self.apply_weight(weight).await;
                 }
                 Effect::Notify { kind, message } => {
                     tracing::info!(rollout = %self.rollout.name, kind = kind.as_str(), "notify: {message}");
+                    if let Some(n) = &self.notifier {
+                        n.notify(&self.rollout.name, kind.as_str(), &message);
+                    }
                 }
-                other => self.pending.push(other),
+                Effect::Record(_) | Effect::Finished { .. } => {}
             }
         }
         Ok(())
+    }
+
+    /// Applies a weight with retries and backoff; failures are reconciled on
+    /// later ticks (the engine's weight is the desired state).
+    async fn apply_weight(&mut self, weight: f64) {
+        let mut delay = Duration::from_millis(100);
+        for attempt in 1..=4 {
+            match self.wiring.router.set_weight(weight).await {
+                Ok(()) => {
+                    self.router_failures = 0;
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(rollout = %self.rollout.name, attempt, error = %e, "router did not take the weight");
+                    if !e.retryable {
+                        break;
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+        self.router_failures += 1;
+    }
+
+    /// Compares the router's weight with the engine's and repairs drift.
+    async fn reconcile(&mut self, now: Millis) -> Result<(), RunError> {
+        let Some(want) = self.state.as_ref().map(|s| s.weight) else {
+            return Ok(());
+        };
+        match self.wiring.router.observed_weight().await {
+            Ok(have) if (have - want).abs() < 0.5 => {
+                self.router_failures = 0;
+            }
+            Ok(have) => {
+                tracing::warn!(rollout = %self.rollout.name, have, want, "router weight drifted; re-applying");
+                self.apply_weight(want).await;
+            }
+            Err(e) => {
+                self.router_failures += 1;
+                self.notes.push(format!("router: {e}"));
+            }
+        }
+        // A router that keeps failing escalates: hold (pause) and tell a person.
+        if self.router_failures >= 5
+            && self
+                .state
+                .as_ref()
+                .is_some_and(|s| s.status == Status::Progressing)
+        {
+            let c = Command {
+                kind: CommandKind::Pause,
+                by: "rollguard".into(),
+                comment: Some(format!(
+                    "the router ({}) keeps failing; holding",
+                    self.wiring.router.describe()
+                )),
+            };
+            self.step(Input::Command(c), now).await?;
+            if let Some(n) = &self.notifier {
+                n.notify(
+                    &self.rollout.name,
+                    "router_failed",
+                    "the router keeps failing; rollout paused",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn publish(&self, now: Millis) {
+        if let (Some(tx), Some(st)) = (&self.status, &self.state) {
+            let _ = tx.send(StatusView::of(
+                &self.rollout,
+                st,
+                now,
+                self.wiring.router.describe(),
+                self.notes.clone(),
+            ));
+        }
     }
 
     /// Runs until a terminal outcome or the stop signal.
@@ -299,15 +395,25 @@ impl LiveRollout {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
-        let _ = self.proxy.take_window();
         let mut window_start = now_ms();
         let started = window_start;
-        let mut canary_served = 0u64;
-        let mut canary_errors = 0u64;
+        // Drop what the source gathered before the loop began.
+        let _ = self
+            .wiring
+            .source
+            .sense(&self.rollout, window_start, window_start)
+            .await;
+        let canary_before = self
+            .state
+            .as_ref()
+            .map(|s| (s.canary_requests, s.canary_errors))
+            .unwrap_or((0, 0));
         let mut first_canary: Option<Millis> = None;
         let mut last_canary: Option<Millis> = None;
-        let mut last_err: (Option<String>, Option<String>) = (None, None);
+        let mut last_notes: Vec<String> = Vec::new();
         let mut stopped = false;
+        let mut commands = self.commands.take();
+        self.publish(started);
         loop {
             if self.state.as_ref().is_none_or(|s| s.is_done()) {
                 break;
@@ -323,35 +429,43 @@ impl LiveRollout {
             tokio::select! {
                 _ = ticker.tick() => {
                     let now = now_ms();
-                    let tap = self.proxy.take_window();
-                    if tap.canary.requests > 0 {
+                    let sensed = self.wiring.source.sense(&self.rollout, window_start, now).await;
+                    window_start = now;
+                    if !sensed.notes.is_empty() {
+                        last_notes = sensed.notes.clone();
+                    }
+                    self.notes = sensed.notes;
+                    let before = self.state.as_ref().map(|s| s.canary_requests).unwrap_or(0);
+                    self.step(Input::Observe(sensed.observation), now).await?;
+                    if self.state.as_ref().is_some_and(|s| s.canary_requests > before && s.weight > 0.0) {
                         first_canary.get_or_insert(now);
+                    }
+                    if self.state.as_ref().is_some_and(|s| s.canary_requests > before) {
                         last_canary = Some(now);
                     }
-                    canary_served += tap.canary.requests;
-                    canary_errors += tap.canary.errors();
-                    if tap.canary.last_error.is_some() { last_err.1 = tap.canary.last_error.clone(); }
-                    if tap.baseline.last_error.is_some() { last_err.0 = tap.baseline.last_error.clone(); }
-                    let obs = Observation::from_versions(&self.rollout, window_start, now, &window(&tap.baseline), &window(&tap.canary));
-                    window_start = now;
-                    self.step(Input::Observe(obs), now).await?;
+                    self.reconcile(now).await?;
+                    self.publish(now);
                     if let Some(st) = &self.state {
                         let verdicts = st.verdicts(false);
-                        progress.update(&Snapshot { rollout: &self.rollout, state: st, verdicts: &verdicts, now, proxy_addr: self.proxy.local_addr() });
+                        progress.update(&Snapshot { rollout: &self.rollout, state: st, verdicts: &verdicts, now, proxy_addr: self.wiring.proxy_addr() });
                     }
+                }
+                Some(c) = async { match commands.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
+                    let now = now_ms();
+                    progress.message(&format!("{:?} by {}", c.kind, c.by));
+                    self.step(Input::Command(c), now).await?;
+                    self.publish(now);
                 }
                 _ = &mut stop, if !stopped => {
                     stopped = true;
                     progress.message("stop requested: taking the canary out of traffic");
-                    let by = self.operator.clone();
-                    self.command(Command { kind: CommandKind::Abort, by, comment: Some("interrupted (SIGINT)".into()) }, now_ms()).await?;
+                    let by = self.opts_operator.clone();
+                    let c = Command { kind: CommandKind::Abort, by, comment: Some("interrupted (SIGINT)".into()) };
+                    self.step(Input::Command(c), now_ms()).await?;
+                    self.publish(now_ms());
                 }
             }
         }
-        // The canary's weight is already applied; let in-flight requests finish.
-        let tap = self.proxy.take_window();
-        canary_served += tap.canary.requests;
-        canary_errors += tap.canary.errors();
         let Some(state) = self.state.take() else {
             return Err(RunError::Resume {
                 rollout: self.rollout.name.clone(),
@@ -364,6 +478,7 @@ impl LiveRollout {
             Status::Paused { by } => ("paused".into(), format!("paused by {by}")),
             Status::Progressing => ("progressing".into(), String::new()),
         };
+        let note_for = |who: &str| last_notes.iter().find(|n| n.starts_with(who)).cloned();
         let summary = RunSummary {
             rollout: self.rollout.name.clone(),
             outcome: state.outcome(),
@@ -372,8 +487,8 @@ impl LiveRollout {
             run: self.run,
             duration_ms: now_ms().saturating_sub(started),
             final_weight: state.weight,
-            canary_requests: canary_served,
-            canary_errors,
+            canary_requests: state.canary_requests - canary_before.0,
+            canary_errors: state.canary_errors - canary_before.1,
             canary_exposure_ms: match (first_canary, last_canary) {
                 (Some(a), Some(b)) => b.saturating_sub(a),
                 _ => 0,
@@ -382,22 +497,17 @@ impl LiveRollout {
             ledger: self.ledger.as_ref().map(|l| l.location().to_string()),
             events_written: self.counter,
             resumed: self.resumed,
-            canary_last_error: last_err.1,
-            baseline_last_error: last_err.0,
+            canary_last_error: note_for("canary"),
+            baseline_last_error: note_for("baseline"),
         };
-        self.proxy.shutdown(Duration::from_secs(5)).await;
+        self.state = Some(state);
+        self.publish(now_ms());
+        if let Some(p) = self.wiring.proxy.take() {
+            p.shutdown(Duration::from_secs(5)).await;
+        }
         if let Some(l) = self.ledger.take() {
             l.close().await?;
         }
-        let _ = Outcome::Promoted;
         Ok(summary)
-    }
-}
-
-fn window(tap: &VersionTap) -> VersionWindow {
-    VersionWindow {
-        requests: tap.requests,
-        errors: tap.errors(),
-        latency: tap.latency.clone(),
     }
 }

@@ -107,9 +107,12 @@ impl Progress for Quiet {
     fn message(&mut self, _: &str) {}
 }
 
-pub fn print_header(rollout: &Rollout, proxy: std::net::SocketAddr, resumed: bool) {
+pub fn print_header(rollout: &Rollout, proxy: Option<std::net::SocketAddr>, resumed: bool) {
+    let proxy = proxy
+        .map(|p| format!("proxy on http://{p}"))
+        .unwrap_or_else(|| "external router".into());
     println!(
-        "rollguard: {} {} -> {} ({}), proxy on http://{proxy}{}",
+        "rollguard: {} {} -> {} ({}), {proxy}{}",
         rollout.service,
         rollout.baseline.version,
         rollout.canary.version,

@@ -119,22 +119,18 @@ pub async fn execute(
     let operator = std::env::var("USER")
         .map(|u| format!("user:{u}"))
         .unwrap_or_else(|_| "operator".into());
-    let live = LiveRollout::prepare(
-        rollout.clone(),
-        RunOptions {
-            ledger,
-            operator,
-            resume,
-            exit_when_waiting,
-        },
-    )
-    .await
-    .map_err(|e| match e {
-        RunError::BadConfig { .. } | RunError::UnsupportedRouter { .. } => Failure::invalid(e),
-        other => Failure::other(other),
-    })?;
-    if let Some(f) = on_ready {
-        f(live.proxy_addr());
+    let mut opts = RunOptions::new(ledger);
+    opts.operator = operator;
+    opts.resume = resume;
+    opts.exit_when_waiting = exit_when_waiting;
+    let live = LiveRollout::prepare(rollout.clone(), opts)
+        .await
+        .map_err(|e| match e {
+            RunError::BadConfig { .. } | RunError::UnsupportedRouter { .. } => Failure::invalid(e),
+            other => Failure::other(other),
+        })?;
+    if let (Some(f), Some(addr)) = (on_ready, live.proxy_addr()) {
+        f(addr);
     }
     let summary = match output {
         Output::Text => {
