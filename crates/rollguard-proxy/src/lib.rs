@@ -45,7 +45,6 @@ mod upstream;
 
 pub use config::{DEFAULT_FORCE_HEADER, METRICS_PATH, ProxyConfig, Sticky, Version};
 pub use error::ProxyError;
-pub use forward::ProxyBody;
 pub use handler::SHADOW_HEADER;
 pub use metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 pub use server::{Proxy, ProxyControl, ProxyHandle};
