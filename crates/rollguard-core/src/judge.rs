@@ -198,7 +198,7 @@ impl Judge for SequentialJudge {
         Verdict {
             metric: self.name.clone(),
             decision,
-            e_value: self.test.e_value(),
+            e_value: self.test.e_value().min(f64::MAX),
             threshold: self.threshold,
             estimate: self.test.ratio_estimate(),
             interval: detailed.then(|| self.test.ratio_interval()),
