@@ -43,7 +43,12 @@ pub struct Sensed {
 
 /// Produces one observation per window `[start, end)`.
 pub trait MetricSource: Send {
-    fn sense<'a>(&'a mut self, rollout: &'a Rollout, start: Millis, end: Millis) -> BoxFuture<'a, Sensed>;
+    fn sense<'a>(
+        &'a mut self,
+        rollout: &'a Rollout,
+        start: Millis,
+        end: Millis,
+    ) -> BoxFuture<'a, Sensed>;
     fn describe(&self) -> String;
 }
 

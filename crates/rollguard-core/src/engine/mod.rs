@@ -604,10 +604,14 @@ impl Engine {
             cx,
             EventKind::WeightSet,
             "rollguard",
-            format!(
-                "canary weight {from}% -> {weight}% ({why}, step {})",
-                st.step_index + 1
-            ),
+            match why {
+                "step" => format!(
+                    "canary weight {from}% -> {weight}% (step {}: {})",
+                    st.step_index + 1,
+                    self.step_name(st)
+                ),
+                _ => format!("canary weight {from}% -> {weight}% ({why})"),
+            },
         );
     }
 
