@@ -125,6 +125,15 @@ pub enum LedgerCmd {
         #[arg(long, value_enum, default_value_t)]
         output: Output,
     },
+    /// Retention: delete events older than a duration (e.g. 90d is `2160h`);
+    /// the chain stays verifiable from an anchor. Raw request data is never stored.
+    Prune {
+        /// Keep events newer than this (`30m`, `24h`, `2160h`).
+        #[arg(long = "older-than")]
+        older_than: String,
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
     /// Write every event as JSON Lines (for a SIEM).
     Export {
         /// Output file (default: stdout).

@@ -203,6 +203,23 @@ pub async fn ledger(a: LedgerArgs, ledger: Option<String>) -> Result<u8, Failure
             }
             Ok(if r.ok { exit::OK } else { exit::OTHER })
         }
+        LedgerCmd::Prune { older_than, output } => {
+            let age = rollguard_core::parse_duration(&older_than)
+                .map_err(|e| Failure::invalid(anyhow!("--older-than: {e}")))?;
+            let cutoff = rollguard_runtime::now_ms().saturating_sub(age) as i64;
+            let r = l.prune_before(cutoff).await.map_err(Failure::other)?;
+            match output {
+                Output::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&r).map_err(Failure::other)?
+                ),
+                Output::Text => println!(
+                    "pruned {} events older than {older_than} ({} over the ledger's life); chain anchored at seq {}",
+                    r.pruned, r.pruned_total, r.anchor_seq
+                ),
+            }
+            Ok(exit::OK)
+        }
         LedgerCmd::Export { out } => {
             let n = match out {
                 Some(path) => {
