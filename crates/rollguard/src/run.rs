@@ -132,6 +132,13 @@ pub async fn execute(
     if let (Some(f), Some(addr)) = (on_ready, live.proxy_addr()) {
         f(addr);
     }
+    if output == Output::Json
+        && let Some(addr) = live.proxy_addr()
+    {
+        // stdout carries only the final JSON; scripts that send load through
+        // the proxy (listen port 0) read its address from stderr.
+        eprintln!("rollguard: proxy on http://{addr}");
+    }
     let summary = match output {
         Output::Text => {
             print_header(&rollout, live.proxy_addr(), live.resumed());
