@@ -5,6 +5,7 @@
 
 mod error;
 mod live;
+mod policy_gate;
 mod records;
 pub mod resume;
 mod summary;
@@ -12,6 +13,10 @@ pub mod wiring;
 
 pub use error::RunError;
 pub use live::{LiveRollout, Progress, RunOptions, Snapshot, StatusView, StopSignal, now_ms};
+pub use policy_gate::{
+    ApprovalBook, EnvironmentFacts, EnvironmentProvider, PolicyGate, environment_at,
+    fixed_environment, policy_rollout, policy_verdicts,
+};
 pub use records::{event_from_record, started_event};
 pub use resume::{Resumed, rebuild_state};
 pub use summary::RunSummary;
