@@ -199,13 +199,32 @@ impl PreparedEvent {
                 "must not be empty (use None for no key)",
             ));
         }
+        for (field, value) in [
+            ("rollout", Some(&event.rollout)),
+            ("kind", Some(&event.kind)),
+            ("actor", Some(&event.actor)),
+            ("rationale", Some(&event.rationale)),
+            ("idempotency_key", event.idempotency_key.as_ref()),
+        ] {
+            // PostgreSQL TEXT cannot hold NUL; refuse it on every backend
+            // alike. (Inside JSON fields it is escaped and fine.)
+            if value.is_some_and(|v| v.contains('\0')) {
+                return Err(invalid(field, "must not contain a NUL character"));
+            }
+        }
         if matches!(event.policy, Some(serde_json::Value::Null)) {
             event.policy = None;
         }
+        let inputs = canonical_and_normalised(&mut event.inputs, "inputs")?;
+        let statistics = canonical_and_normalised(&mut event.statistics, "statistics")?;
+        let policy = match &mut event.policy {
+            Some(p) => Some(canonical_and_normalised(p, "policy")?),
+            None => None,
+        };
         Ok(Self {
-            inputs: canonical::to_string(&event.inputs),
-            statistics: canonical::to_string(&event.statistics),
-            policy: event.policy.as_ref().map(canonical::to_string),
+            inputs,
+            statistics,
+            policy,
             event,
         })
     }
@@ -246,6 +265,32 @@ impl PreparedEvent {
             rationale: &self.event.rationale,
             prev_hash,
         }
+    }
+}
+
+/// The canonical text of `value`; a value holding floats is replaced by the
+/// parse of that text (`1.0` becomes `1`, `-0.0` becomes `0`), so what
+/// `append` returns equals what reading the event back gives.
+fn canonical_and_normalised(
+    value: &mut serde_json::Value,
+    field: &'static str,
+) -> Result<String, crate::LedgerError> {
+    let text = canonical::to_string(value);
+    if has_float(value) {
+        *value = serde_json::from_str(&text).map_err(|e| crate::LedgerError::InvalidEvent {
+            field,
+            detail: format!("canonical JSON does not parse back: {e}"),
+        })?;
+    }
+    Ok(text)
+}
+
+fn has_float(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Number(n) => n.is_f64(),
+        serde_json::Value::Array(items) => items.iter().any(has_float),
+        serde_json::Value::Object(map) => map.values().any(has_float),
+        _ => false,
     }
 }
 

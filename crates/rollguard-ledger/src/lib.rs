@@ -10,6 +10,35 @@
 //!   makes a retried action record once.
 //! - [`VerifyReport`]: streaming verification naming the first bad seq.
 //! - [`bench`]: the `rollguard bench ledger` benchmark.
+//!
+//! ```
+//! use rollguard_ledger::{EventFilter, Ledger, NewEvent};
+//! use serde_json::json;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("ledger.db");
+//! let ledger = Ledger::open(path.to_str().ok_or("non-UTF-8 path")?).await?;
+//! let step = NewEvent {
+//!     time_ms: 1_700_000_000_000,
+//!     rollout: "checkout".into(),
+//!     kind: "weight_set".into(),
+//!     actor: "controller".into(),
+//!     idempotency_key: Some("checkout/step-1/weight".into()),
+//!     inputs: json!({"canary": {"requests": 1200, "errors": 1}}),
+//!     statistics: json!({"errors": {"e_value": 0.4}}),
+//!     policy: Some(json!({"bundle": "sha256:…", "result": "allow"})),
+//!     rationale: "step 1: canary healthy, weight 10% -> 25%".into(),
+//! };
+//! let first = ledger.append(step.clone()).await?; // durable on return
+//! let retried = ledger.append(step).await?; // same key: recorded once
+//! assert_eq!(first, retried);
+//! assert_eq!(ledger.events(EventFilter::default()).await?.len(), 1);
+//! assert!(ledger.verify().await?.ok);
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod bench;
 pub mod canonical;

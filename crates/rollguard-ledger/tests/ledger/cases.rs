@@ -99,6 +99,38 @@ pub async fn chain_and_reads(ledger: &Ledger) {
     assert_eq!((report.events, report.head_seq), (5, 5));
 }
 
+/// Awkward values come back exactly and re-hash to the stored hash.
+pub async fn awkward_values_round_trip(ledger: &Ledger) {
+    let mut e = event("ünïcødé/rollout \"quoted\"", "decision", -5);
+    e.actor = "user:ålice\n\t".into();
+    e.inputs = serde_json::json!({
+        "subnormal": -2.1965004014434914e-308,
+        "big": 1.7976931348623157e308,
+        "tiny": 5e-324,
+        "third": 0.3333333333333333,
+        "max_u64": u64::MAX,
+        "min_i64": i64::MIN,
+        "nul_in_json": "a\u{0}b",
+        "emoji": "🚀",
+        "nested": [[], {}, [null, true, false]],
+    });
+    e.statistics = serde_json::json!(1.0);
+    e.policy = None;
+    let appended = ledger.append(e).await.expect("append");
+    let stored = ledger.events(all()).await.expect("events");
+    assert_eq!(stored, vec![appended.clone()]);
+    assert_eq!(stored[0].compute_hash(), appended.hash);
+    assert!(ledger.verify().await.expect("verify").ok);
+
+    let mut nul = event("r", "decision", 1);
+    nul.rationale = "a\0b".into();
+    let err = ledger
+        .append(nul)
+        .await
+        .expect_err("NUL in text is refused");
+    assert!(err.to_string().contains("rationale"), "{err}");
+}
+
 /// A retried action (same idempotency key) is recorded once.
 pub async fn idempotency(ledger: &Ledger) {
     let first = ledger

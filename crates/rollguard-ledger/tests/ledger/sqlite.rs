@@ -34,6 +34,7 @@ macro_rules! sqlite_case {
 
 sqlite_case!(chain_and_reads, cases::chain_and_reads);
 sqlite_case!(idempotency_records_a_retry_once, cases::idempotency);
+sqlite_case!(awkward_values_round_trip, cases::awkward_values_round_trip);
 sqlite_case!(concurrent_appends_form_one_chain, cases::concurrent_appends);
 sqlite_case!(export_jsonl_lines_verify, cases::export_jsonl);
 sqlite_case!(prune_keeps_an_anchor_for_verify, cases::prune_and_verify);
