@@ -33,6 +33,7 @@ use rollguard_core::spec::{MetricSource, MetricSpec, Rollout, Step};
 use rollguard_core::{Decision, Millis};
 use rollguard_stats::Counts;
 use rollguard_stats::LatencyHistogram;
+use rollguard_stats::confidence::rate_bounds;
 use rollguard_stats::reference::{
     ArgoConfig, ArgoJudge, FlaggerConfig, FlaggerJudge, KayentaConfig, KayentaJudge, MetricWindow,
     ReferenceJudge, WaldOracle, WaldOracleConfig,
@@ -134,6 +135,9 @@ pub const FLAGGER_MAX_P99_MS: f64 = 500.0;
 /// scenario: the healthy and regressed rate of each metric.
 pub struct ReferenceJudges {
     pub choice: JudgeChoice,
+    /// Rollguard only: skip the detailed verdict while a pass is impossible
+    /// (see [`FastPass`]). On by default; replay never uses it.
+    pub fast_pass: bool,
     baseline: BucketSampler,
     canary: BucketSampler,
     baseline_error: f64,
@@ -145,6 +149,7 @@ impl ReferenceJudges {
         let regressed = scenario.final_canary();
         ReferenceJudges {
             choice,
+            fast_pass: true,
             baseline: BucketSampler::new(&scenario.baseline.latency),
             canary: BucketSampler::new(&regressed.latency),
             baseline_error: scenario.baseline.error_rate,
@@ -224,7 +229,16 @@ impl ReferenceJudges {
 impl JudgeFactory for ReferenceJudges {
     fn make(&self, metric: &MetricSpec, alpha: f64, pass_alpha: f64) -> Box<dyn Judge> {
         if self.choice == JudgeChoice::Rollguard {
-            return rollguard_core::judge::SequentialJudges.make(metric, alpha, pass_alpha);
+            let inner = rollguard_core::judge::SequentialJudges.make(metric, alpha, pass_alpha);
+            if !self.fast_pass {
+                return inner;
+            }
+            return Box::new(FastPass {
+                inner,
+                level: pass_alpha / 2.0,
+                max_relative: metric.max_relative,
+                max_absolute: metric.max_absolute,
+            });
         }
         Box::new(ReferenceAdapter {
             name: metric.name.clone(),
@@ -301,5 +315,54 @@ impl Judge for ReferenceAdapter {
 
     fn last_window(&self) -> Option<(Counts, Counts)> {
         None
+    }
+}
+
+/// rollguard's own judge with the pass decision computed without the ratio
+/// interval, for speed in simulation only.
+///
+/// The engine asks every metric for a detailed verdict on every tick of an
+/// analyze step; the detailed verdict also computes the anytime-valid ratio
+/// interval (a grid scan), which is most of a simulation's time. The pass
+/// rule itself is cheap: `U_c ≤ L_b (1 + max_relative) + max_absolute`, both
+/// bounds from [`rollguard_stats::confidence::rate_bounds`] at
+/// `pass_alpha / 2` over the test's totals, and never after a fail
+/// (`CountTest::passed`; a latency metric still learning its threshold has
+/// empty totals and cannot pass). This judge applies that rule to the cheap
+/// verdict and leaves the interval out. A test compares whole simulations
+/// with and without it, so a change of the rule in `rollguard-stats` shows up
+/// there. Replay and the live loop use the plain judge.
+struct FastPass {
+    inner: Box<dyn Judge>,
+    level: f64,
+    max_relative: f64,
+    max_absolute: f64,
+}
+
+impl Judge for FastPass {
+    fn observe(&mut self, at: Millis, input: JudgeInput<'_>) {
+        self.inner.observe(at, input);
+    }
+
+    fn verdict(&self, detailed: bool) -> Verdict {
+        let mut v = self.inner.verdict(false);
+        if !detailed || v.decision == Decision::Fail {
+            return v;
+        }
+        let (c, b) = (v.canary, v.baseline);
+        if c.total == 0 {
+            return v;
+        }
+        let (_, canary_hi) = rate_bounds(c.bad, c.total, self.level);
+        let (baseline_lo, _) = rate_bounds(b.bad, b.total, self.level);
+        let tolerated = baseline_lo * (1.0 + self.max_relative) + self.max_absolute;
+        if canary_hi <= tolerated {
+            v.decision = Decision::Pass;
+        }
+        v
+    }
+
+    fn last_window(&self) -> Option<(Counts, Counts)> {
+        self.inner.last_window()
     }
 }

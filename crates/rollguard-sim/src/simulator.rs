@@ -120,10 +120,25 @@ pub fn simulate(
     seed: u64,
     judge: JudgeChoice,
 ) -> SimReport {
-    let engine = Engine::with_judges(
-        Arc::new(rollout.clone()),
-        Box::new(ReferenceJudges::new(judge, scenario)),
-    );
+    simulate_with(
+        rollout,
+        scenario,
+        runs,
+        seed,
+        ReferenceJudges::new(judge, scenario),
+    )
+}
+
+/// As [`simulate`], with a configured judge factory (e.g. `fast_pass` off).
+pub fn simulate_with(
+    rollout: &Rollout,
+    scenario: &Scenario,
+    runs: usize,
+    seed: u64,
+    judges: ReferenceJudges,
+) -> SimReport {
+    let judge = judges.choice;
+    let engine = Engine::with_judges(Arc::new(rollout.clone()), Box::new(judges));
     let results: Vec<RunResult> = (0..runs)
         .into_par_iter()
         .map(|i| run_one(&engine, scenario, i, mix_seed(seed, i as u64)))

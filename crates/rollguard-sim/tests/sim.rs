@@ -222,3 +222,21 @@ fn bench_smoke_renders_every_case() {
     assert!(md.contains("× bound"), "{md}");
     assert!(serde_json::to_string(&table).is_ok());
 }
+
+#[test]
+fn fast_pass_check_decides_exactly_as_the_plain_judge() {
+    use rollguard_sim::reference::ReferenceJudges;
+    use rollguard_sim::simulator::simulate_with;
+    let mut regressed = aa(20);
+    regressed.canary = Behaviour::new(0.0075, base().latency);
+    regressed.truth = Truth::Regressed;
+    for s in [aa(20), regressed] {
+        let fast = ReferenceJudges::new(JudgeChoice::Rollguard, &s);
+        let mut plain = ReferenceJudges::new(JudgeChoice::Rollguard, &s);
+        plain.fast_pass = false;
+        let a = simulate_with(&rollout(), &s, 4, 11, fast);
+        let b = simulate_with(&rollout(), &s, 4, 11, plain);
+        assert_eq!(a.results, b.results);
+        assert!(a.summary.promoted + a.summary.rolled_back > 0);
+    }
+}
