@@ -3,7 +3,7 @@
 //! Same tables as SQLite (see [`crate::schema`]) in the connection's default
 //! schema, created on first open under an advisory lock. Appends go through a
 //! writer task with its own connection ([`writer`]); reads share a second
-//! connection; verification and pruning each open a short-lived connection so
+//! connection (both reconnect when the server has dropped them); verification and pruning each open a short-lived connection so
 //! they can hold a consistent snapshot (`REPEATABLE READ`). Connections are
 //! plain TCP or Unix socket: `sslmode=require` is refused (no TLS in this
 //! build).
@@ -35,7 +35,7 @@ const VERIFY_PAGE: i32 = 20_000;
 #[derive(Clone)]
 pub struct PostgresLedger {
     writer: WriterHandle,
-    reader: Arc<Client>,
+    reader: Arc<tokio::sync::Mutex<Arc<Client>>>,
     config: Arc<Config>,
 }
 
@@ -63,6 +63,7 @@ impl PostgresLedger {
         let counters = Arc::new(WriterCounters::default());
         tokio::spawn(writer::run(
             location.clone(),
+            config.clone(),
             write_client,
             rx,
             Arc::clone(&counters),
@@ -73,7 +74,7 @@ impl PostgresLedger {
                 tx,
                 counters,
             },
-            reader: Arc::new(reader),
+            reader: Arc::new(tokio::sync::Mutex::new(Arc::new(reader))),
             config: Arc::new(config),
         })
     }
@@ -91,6 +92,15 @@ impl PostgresLedger {
         move |e| LedgerError::postgres(&self.writer.location, op, e)
     }
 
+    /// The shared read connection, reconnected if the server dropped it.
+    async fn reader(&self) -> Result<Arc<Client>> {
+        let mut guard = self.reader.lock().await;
+        if guard.is_closed() {
+            *guard = Arc::new(connect(self.location(), &self.config).await?);
+        }
+        Ok(Arc::clone(&guard))
+    }
+
     pub(crate) async fn events(&self, filter: EventFilter) -> Result<Vec<Event>> {
         let location = self.location();
         let after = match filter.after_seq {
@@ -99,7 +109,8 @@ impl PostgresLedger {
         };
         let limit: Option<i64> = filter.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
         let rows = self
-            .reader
+            .reader()
+            .await?
             .query(
                 &format!(
                     "SELECT {EVENT_COLUMNS} FROM ledger_events \
@@ -115,7 +126,8 @@ impl PostgresLedger {
 
     pub(crate) async fn last_event(&self, rollout: &str) -> Result<Option<Event>> {
         let row = self
-            .reader
+            .reader()
+            .await?
             .query_opt(
                 &format!(
                     "SELECT {EVENT_COLUMNS} FROM ledger_events WHERE rollout = $1 \
@@ -130,7 +142,8 @@ impl PostgresLedger {
 
     pub(crate) async fn rollouts(&self) -> Result<Vec<RolloutSummary>> {
         let rows = self
-            .reader
+            .reader()
+            .await?
             .query(schema::ROLLOUTS_SQL, &[])
             .await
             .map_err(self.pg("summarising rollouts"))?;
@@ -287,7 +300,7 @@ async fn verify_in(location: &str, tx: &Transaction<'_>, lock: bool) -> Result<V
 }
 
 /// Connects and drives the connection on the runtime.
-async fn connect(location: &str, config: &Config) -> Result<Client> {
+pub(crate) async fn connect(location: &str, config: &Config) -> Result<Client> {
     let (client, connection) = config
         .connect(NoTls)
         .await

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Config};
 
 use super::rows::{chain_from_row, row_to_event, to_i64};
 use crate::error::{LedgerError, Result};
@@ -22,6 +22,7 @@ use crate::schema::EVENT_COLUMNS;
 /// Runs until every sender is dropped.
 pub(crate) async fn run(
     location: String,
+    config: Config,
     mut client: Client,
     mut rx: mpsc::Receiver<AppendRequest>,
     counters: Arc<WriterCounters>,
@@ -29,6 +30,17 @@ pub(crate) async fn run(
     while let Some(first) = rx.recv().await {
         let mut batch = drain_batch(first, &mut rx);
         let started = Instant::now();
+        if client.is_closed() {
+            // The server dropped us (restart, failover): one fresh attempt
+            // per batch; a failure is reported to this batch's callers.
+            match super::connect(&location, &config).await {
+                Ok(fresh) => client = fresh,
+                Err(e) => {
+                    reply_all(batch, Err(e));
+                    continue;
+                }
+            }
+        }
         let result = commit_batch(&location, &mut client, &mut batch).await;
         let inserted = result.as_ref().map_or(0, |(_, n)| *n);
         counters.record(batch.len(), inserted, started.elapsed());

@@ -1,8 +1,8 @@
 //! SQLite store: one file, WAL mode, `synchronous = FULL`.
 //!
 //! Appends go to a dedicated writer thread ([`writer`]) that group-commits
-//! them; reads, verification and pruning use a second connection on the
-//! blocking pool. WAL lets reads run while the writer commits. Several
+//! them; reads share a second connection on the blocking pool; verification
+//! and pruning open a connection each. WAL lets reads run while the writer commits. Several
 //! processes may open the same file: the writer reads the chain head inside
 //! each `BEGIN IMMEDIATE` transaction, so their events still form one chain.
 
@@ -190,8 +190,24 @@ impl SqliteLedger {
         .await
     }
 
+    /// Runs `f` on a connection of its own (verify, prune), so long scans do
+    /// not hold up the shared reader.
+    async fn with_own_connection<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&str, &mut Connection) -> Result<T> + Send + 'static,
+    {
+        let location = Arc::clone(&self.writer.location);
+        tokio::task::spawn_blocking(move || {
+            let mut conn = open::connect(&location)?;
+            f(&location, &mut conn)
+        })
+        .await
+        .map_err(|e| join_error(&self.writer.location, e))?
+    }
+
     pub(crate) async fn verify(&self) -> Result<VerifyReport> {
-        self.with_reader(|location, conn| {
+        self.with_own_connection(|location, conn| {
             let tx = conn
                 .transaction()
                 .map_err(|e| LedgerError::sqlite(location, "starting a read transaction", e))?;
@@ -201,7 +217,7 @@ impl SqliteLedger {
     }
 
     pub(crate) async fn prune_before(&self, time_ms: i64) -> Result<PruneReport> {
-        self.with_reader(move |location, conn| {
+        self.with_own_connection(move |location, conn| {
             let sql = |op| move |e| LedgerError::sqlite(location, op, e);
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

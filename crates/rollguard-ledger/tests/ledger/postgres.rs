@@ -63,6 +63,44 @@ async fn postgres_backend_passes_the_shared_cases() {
         .expect("append");
     assert_eq!((b.seq, b.prev_hash), (2, a.hash));
 
+    // The server drops every connection (restart, failover): the ledger
+    // reconnects; a batch caught in the cut may fail, none is half-written.
+    let url = server.create_db("db_reconnect").await;
+    let ledger = Ledger::open(&url).await.expect("open");
+    ledger
+        .append(crate::support::event("r", "decision", 1))
+        .await
+        .expect("append");
+    Raw::Postgres(server.url("postgres"))
+        .exec(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = 'db_reconnect' AND pid <> pg_backend_pid()",
+        )
+        .await;
+    let mut appended = None;
+    for _ in 0..5 {
+        match ledger
+            .append(crate::support::event("r", "decision", 2))
+            .await
+        {
+            Ok(e) => {
+                appended = Some(e);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    assert!(appended.is_some(), "append after a dropped connection");
+    let mut events = None;
+    for _ in 0..5 {
+        if let Ok(e) = ledger.events(Default::default()).await {
+            events = Some(e);
+            break;
+        }
+    }
+    assert_eq!(events.expect("read after a dropped connection").len(), 2);
+    assert!(ledger.verify().await.expect("verify").ok);
+
     // Foreign: ledger-named tables without our marker.
     let url = server.create_db("db_foreign").await;
     Raw::Postgres(url.clone())
