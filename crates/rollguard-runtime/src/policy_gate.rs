@@ -57,6 +57,7 @@ pub fn fixed_environment(facts: EnvironmentFacts) -> EnvironmentProvider {
 #[derive(Debug, Clone, Default)]
 pub struct ApprovalBook {
     latest: Arc<Mutex<Option<Approval>>>,
+    full_promotion: Arc<AtomicBool>,
 }
 
 impl ApprovalBook {
@@ -68,6 +69,18 @@ impl ApprovalBook {
                 comment: comment.to_string(),
             });
         }
+    }
+
+    /// Records a person's order to promote to 100% (`promote --full`): it
+    /// approves the final promotion whatever step the engine is at.
+    pub fn record_full_promotion(&self, by: &str, comment: &str) {
+        self.record(by, comment);
+        self.full_promotion.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a person ordered the full promotion.
+    pub fn full_promotion(&self) -> bool {
+        self.full_promotion.load(Ordering::SeqCst)
     }
 
     /// The latest approval, if any.
@@ -143,7 +156,7 @@ impl PolicyGate {
         };
         // The engine knows whether a person let this step through; the book
         // says who and why (a restart loses the book, the ledger keeps it).
-        let approvals = if proposal.approved {
+        let approvals = if self.approved(proposal) {
             vec![self.approvals.latest().unwrap_or_else(|| Approval {
                 by: "a person (recorded in the ledger)".into(),
                 comment: String::new(),
@@ -173,6 +186,14 @@ impl PolicyGate {
     }
 }
 
+impl PolicyGate {
+    /// The engine's word (a person let this step through), or a person's
+    /// `promote --full` for the final promotion.
+    fn approved(&self, proposal: &Proposal) -> bool {
+        proposal.approved || (proposal.action == "promote" && self.approvals.full_promotion())
+    }
+}
+
 impl Gate for PolicyGate {
     fn check(
         &mut self,
@@ -184,6 +205,7 @@ impl Gate for PolicyGate {
         let facts = (self.environment)();
         let input = self.input(rollout, proposal, verdicts, &facts, now);
         let raises = proposal.to_weight > proposal.from_weight;
+        let approved = self.approved(proposal);
         let pause_reason = (facts.global_pause && raises).then(|| {
             format!(
                 "global pause is active: {} to {}% is held",
@@ -198,12 +220,12 @@ impl Gate for PolicyGate {
                     "reasons": d.effective_reasons(),
                     "principal": input.principal,
                     "approvals": input.approvals,
-                    "approved": proposal.approved,
+                    "approved": approved,
                 });
                 let decision = match d.effective() {
                     PolicyResult::Allow => GateDecision::Allow,
                     PolicyResult::Deny => GateDecision::Deny { reasons: d.reasons },
-                    PolicyResult::RequireApproval if proposal.approved => GateDecision::Allow,
+                    PolicyResult::RequireApproval if approved => GateDecision::Allow,
                     PolicyResult::RequireApproval => {
                         GateDecision::RequireApproval { reasons: d.reasons }
                     }

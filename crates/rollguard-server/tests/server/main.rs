@@ -1,0 +1,5 @@
+//! Integration tests of `rollguard serve`: one binary, a module per concern.
+
+mod authorization;
+mod flows;
+mod support;
