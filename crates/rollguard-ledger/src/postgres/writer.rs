@@ -33,7 +33,7 @@ pub(crate) async fn run(
         if client.is_closed() {
             // The server dropped us (restart, failover): one fresh attempt
             // per batch; a failure is reported to this batch's callers.
-            match super::connect(&location, &config).await {
+            match super::connect::connect(&location, &config).await {
                 Ok(fresh) => client = fresh,
                 Err(e) => {
                     reply_all(batch, Err(e));

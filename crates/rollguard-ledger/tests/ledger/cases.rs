@@ -160,6 +160,30 @@ pub async fn idempotency(ledger: &Ledger) {
     assert!(ledger.verify().await.expect("verify").ok);
 }
 
+/// The same action retried from many tasks at once is recorded once, and
+/// every task gets that one event.
+pub async fn concurrent_retries_record_once(ledger: &Ledger) {
+    let mut tasks = Vec::new();
+    for t in 0..12 {
+        let ledger = ledger.clone();
+        tasks.push(tokio::spawn(async move {
+            ledger
+                .append(keyed("r", "r/rollback", t))
+                .await
+                .expect("append")
+        }));
+    }
+    let mut seen = Vec::new();
+    for task in tasks {
+        seen.push(task.await.expect("task"));
+    }
+    assert!(
+        seen.iter().all(|e| *e == seen[0]),
+        "every retry sees one event"
+    );
+    assert_eq!(ledger.events(all()).await.expect("events").len(), 1);
+}
+
 /// Many tasks appending at once: one gap-free chain, every ack stored.
 pub async fn concurrent_appends(ledger: &Ledger) {
     let mut tasks = Vec::new();

@@ -27,6 +27,8 @@ async fn postgres_backend_passes_the_shared_cases() {
     let (l, _) = fresh().await;
     cases::awkward_values_round_trip(&l).await;
     let (l, _) = fresh().await;
+    cases::concurrent_retries_record_once(&l).await;
+    let (l, _) = fresh().await;
     cases::concurrent_appends(&l).await;
     let (l, _) = fresh().await;
     cases::export_jsonl(&l).await;

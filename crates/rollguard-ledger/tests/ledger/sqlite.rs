@@ -34,6 +34,10 @@ macro_rules! sqlite_case {
 
 sqlite_case!(chain_and_reads, cases::chain_and_reads);
 sqlite_case!(idempotency_records_a_retry_once, cases::idempotency);
+sqlite_case!(
+    concurrent_retries_record_once,
+    cases::concurrent_retries_record_once
+);
 sqlite_case!(awkward_values_round_trip, cases::awkward_values_round_trip);
 sqlite_case!(concurrent_appends_form_one_chain, cases::concurrent_appends);
 sqlite_case!(export_jsonl_lines_verify, cases::export_jsonl);
