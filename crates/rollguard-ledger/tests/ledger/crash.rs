@@ -16,9 +16,15 @@ async fn sigkill_mid_append_loses_no_acknowledged_event() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("ledger.db");
     let location = path.to_str().expect("utf-8").to_string();
+    kill_writer_and_check(&location).await;
+}
 
+/// Runs `ledger-crash-writer` on `location`, SIGKILLs it after
+/// [`ACKS_BEFORE_KILL`] acks, then checks every ack is stored and the chain
+/// verifies.
+pub async fn kill_writer_and_check(location: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ledger-crash-writer"))
-        .args([&location, "8"])
+        .args([location, "8"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -53,7 +59,7 @@ async fn sigkill_mid_append_loses_no_acknowledged_event() {
     }
     assert!(acked.len() >= ACKS_BEFORE_KILL);
 
-    let ledger = Ledger::open(&location).await.expect("reopen after kill -9");
+    let ledger = Ledger::open(location).await.expect("reopen after kill -9");
     let stored: BTreeSet<u64> = ledger
         .events(EventFilter::default())
         .await

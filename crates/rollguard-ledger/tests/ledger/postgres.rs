@@ -103,6 +103,10 @@ async fn postgres_backend_passes_the_shared_cases() {
     assert_eq!(events.expect("read after a dropped connection").len(), 2);
     assert!(ledger.verify().await.expect("verify").ok);
 
+    // kill -9 of a writer process: every acknowledged event is stored.
+    let url = server.create_db("db_crash").await;
+    crate::crash::kill_writer_and_check(&url).await;
+
     // Foreign: ledger-named tables without our marker.
     let url = server.create_db("db_foreign").await;
     Raw::Postgres(url.clone())
