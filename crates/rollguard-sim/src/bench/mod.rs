@@ -45,8 +45,8 @@ impl BenchSize {
     pub fn new(quick: bool) -> Self {
         if quick {
             BenchSize {
-                aa_runs: 300,
-                regression_runs: 100,
+                aa_runs: 200,
+                regression_runs: 60,
             }
         } else {
             BenchSize {
