@@ -36,6 +36,28 @@ pub enum Cmd {
     Ledger(LedgerArgs),
     /// Re-decide a recorded rollout with this engine and compare.
     Replay(ReplayArgs),
+    /// Run many rollouts behind the control API (127.0.0.1:7070 by default).
+    Serve(crate::serve_cmd::ServeArgs),
+    /// Show the rollouts `rollguard serve` runs (--watch, --output json).
+    Status(crate::client_cmd::StatusArgs),
+    /// Start a rollout on `rollguard serve`.
+    Apply(crate::client_cmd::ApplyArgs),
+    /// Let a waiting rollout through its gate (recorded with --comment).
+    Approve(crate::client_cmd::ApproveArgs),
+    /// Hold a rollout at its weight (judging and rollback continue).
+    Pause(crate::client_cmd::OverrideArgs),
+    /// Continue a paused or waiting rollout.
+    Resume(crate::client_cmd::OverrideArgs),
+    /// Let the current step through, or with --full go to 100%.
+    Promote(crate::client_cmd::PromoteArgs),
+    /// Take the canary out of traffic and stop (always allowed).
+    Abort(crate::client_cmd::OverrideArgs),
+    /// Global pause, the big red button: no rollout may raise its weight (admin).
+    PauseAll(crate::client_cmd::GlobalArgs),
+    /// Lift the global pause and resume what it held (admin).
+    ResumeAll(crate::client_cmd::GlobalArgs),
+    /// Policy bundles: test (like opa test), eval, bench.
+    Policy(crate::policy_cmd::PolicyArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

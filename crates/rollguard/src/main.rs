@@ -6,6 +6,9 @@ mod display;
 mod exit;
 mod ledger_cmd;
 mod run;
+mod client_cmd;
+mod policy_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -68,5 +71,16 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Cmd::Explain(a) => ledger_cmd::explain(a, ledger).await,
         Cmd::Ledger(a) => ledger_cmd::ledger(a, ledger).await,
         Cmd::Replay(a) => ledger_cmd::replay(a, ledger).await,
+        Cmd::Serve(a) => serve_cmd::serve(a, ledger).await,
+        Cmd::Status(a) => client_cmd::status(a).await,
+        Cmd::Apply(a) => client_cmd::apply(a).await,
+        Cmd::Approve(a) => client_cmd::approve(a).await,
+        Cmd::Pause(a) => client_cmd::override_cmd("pause", a).await,
+        Cmd::Resume(a) => client_cmd::override_cmd("resume", a).await,
+        Cmd::Promote(a) => client_cmd::promote(a).await,
+        Cmd::Abort(a) => client_cmd::override_cmd("abort", a).await,
+        Cmd::PauseAll(a) => client_cmd::global("/v1/pause-all", a).await,
+        Cmd::ResumeAll(a) => client_cmd::global("/v1/resume-all", a).await,
+        Cmd::Policy(a) => policy_cmd::policy(a),
     }
 }
