@@ -9,7 +9,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rollguard_actuators::hooks::{HookContext, HookRunner};
+use rollguard_core::engine::HookResult;
 use rollguard_core::ports::Notifier;
+use rollguard_core::spec::HookStage;
 use rollguard_core::spec::OnRestart;
 use rollguard_core::{
     AllowAll, Command, CommandKind, Effect, Engine, Gate, Input, Millis, Rollout, RolloutState,
@@ -141,6 +144,9 @@ pub struct LiveRollout {
     commands: Option<mpsc::Receiver<Command>>,
     status: Option<watch::Sender<StatusView>>,
     notifier: Option<Arc<dyn Notifier>>,
+    hooks: HookRunner,
+    hook_tx: mpsc::UnboundedSender<HookResult>,
+    hook_rx: Option<mpsc::UnboundedReceiver<HookResult>>,
     notes: Vec<String>,
     router_failures: u32,
 }
@@ -162,6 +168,7 @@ impl LiveRollout {
             None => wire(&rollout).await?,
         };
         let engine = Engine::new(rollout.clone());
+        let (hook_tx, hook_rx) = mpsc::unbounded_channel();
         let mut live = LiveRollout {
             rollout: rollout.clone(),
             engine,
@@ -177,6 +184,9 @@ impl LiveRollout {
             commands: opts.commands,
             status: opts.status,
             notifier: opts.notifier,
+            hooks: HookRunner::new(),
+            hook_tx,
+            hook_rx: Some(hook_rx),
             notes: Vec::new(),
             router_failures: 0,
         };
@@ -228,6 +238,10 @@ impl LiveRollout {
                     let weight = resumed.state.weight;
                     self.state = Some(resumed.state);
                     self.resumed = true;
+                    // A blocking hook asked for but never reported: run it again.
+                    if let Some((stage, index)) = self.state.as_ref().and_then(|s| s.hook_pending) {
+                        self.run_hook(stage, index, now).await?;
+                    }
                     // Level-triggered: the router gets the weight the engine holds.
                     self.apply_weight(weight).await;
                     if self.rollout.on_restart == OnRestart::Rollback {
@@ -299,8 +313,87 @@ impl LiveRollout {
                         n.notify(&self.rollout.name, kind.as_str(), &message);
                     }
                 }
+                Effect::RunHook { stage, step_index } => {
+                    self.run_hook(stage, step_index, now).await?;
+                }
                 Effect::Record(_) | Effect::Finished { .. } => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Runs the hooks of a stage. Blocking stages run in the background and
+    /// come back as an engine input (the loop keeps judging meanwhile); the
+    /// after-outcome stages run now, after the outcome's weight was applied,
+    /// and are recorded in the ledger directly.
+    async fn run_hook(
+        &mut self,
+        stage: HookStage,
+        step_index: usize,
+        now: Millis,
+    ) -> Result<(), RunError> {
+        let hooks = self.rollout.hooks.stage(stage).to_vec();
+        let ctx = HookContext {
+            rollout: self.rollout.name.clone(),
+            service: self.rollout.service.clone(),
+            stage,
+            step: step_index + 1,
+            weight: self.state.as_ref().map(|s| s.weight).unwrap_or(0.0),
+        };
+        tracing::info!(rollout = %self.rollout.name, stage = stage.as_str(), hooks = hooks.len(), "running hooks");
+        if stage.blocks() {
+            let runner = self.hooks.clone();
+            let tx = self.hook_tx.clone();
+            tokio::spawn(async move {
+                let (ok, outcomes) = runner.run_stage(&hooks, &ctx).await;
+                let detail = outcomes
+                    .iter()
+                    .map(|o| o.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let _ = tx.send(HookResult {
+                    stage,
+                    step_index,
+                    ok,
+                    detail,
+                });
+            });
+            return Ok(());
+        }
+        let (ok, outcomes) = self.hooks.run_stage(&hooks, &ctx).await;
+        let detail = outcomes
+            .iter()
+            .map(|o| o.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let rationale = format!(
+            "{stage} hooks (step {}) {}: {detail}",
+            step_index + 1,
+            if ok { "passed" } else { "failed" }
+        );
+        if !ok {
+            tracing::warn!(rollout = %self.rollout.name, "{rationale}");
+            self.notes.push(rationale.clone());
+            if let Some(n) = &self.notifier {
+                n.notify(&self.rollout.name, "hook_failed", &rationale);
+            }
+        }
+        if let Some(ledger) = &self.ledger {
+            let event = rollguard_ledger::NewEvent {
+                time_ms: now_ms() as i64,
+                rollout: self.rollout.name.clone(),
+                kind: rollguard_core::EventKind::HookRan.as_str().to_string(),
+                actor: "hook".into(),
+                idempotency_key: Some(format!(
+                    "{}/{}/hook/{stage}/{now}",
+                    self.rollout.name, self.run
+                )),
+                inputs: serde_json::json!({ "run": self.run, "now": now, "stage": stage, "step_index": step_index, "outcomes": outcomes }),
+                statistics: serde_json::json!({}),
+                policy: None,
+                rationale,
+            };
+            ledger.append_batch(vec![event]).await?;
         }
         Ok(())
     }
@@ -413,6 +506,7 @@ impl LiveRollout {
         let mut last_notes: Vec<String> = Vec::new();
         let mut stopped = false;
         let mut commands = self.commands.take();
+        let mut hook_results = self.hook_rx.take();
         self.publish(started);
         loop {
             if self.state.as_ref().is_none_or(|s| s.is_done()) {
@@ -449,6 +543,12 @@ impl LiveRollout {
                         let verdicts = st.verdicts(false);
                         progress.update(&Snapshot { rollout: &self.rollout, state: st, verdicts: &verdicts, now, proxy_addr: self.wiring.proxy_addr() });
                     }
+                }
+                Some(r) = async { match hook_results.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
+                    let now = now_ms();
+                    progress.message(&format!("{} hooks {}", r.stage, if r.ok { "passed" } else { "failed" }));
+                    self.step(Input::HookResult(r), now).await?;
+                    self.publish(now);
                 }
                 Some(c) = async { match commands.as_mut() { Some(rx) => rx.recv().await, None => std::future::pending().await } } => {
                     let now = now_ms();

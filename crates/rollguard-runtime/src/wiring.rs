@@ -1,15 +1,26 @@
 //! Builds the router and the telemetry source a rollout names. The builtin
-//! proxy is the default for both; other adapters plug in here.
+//! proxy is the default for both; other adapters plug in here:
+//!
+//! - router `haproxy`: [`HaproxyRouter`] over HAProxy's runtime API; every
+//!   metric must then come from Prometheus (HAProxy has no request tap here).
+//! - `telemetry.prometheus`: `prometheus` metrics are read with PromQL; with
+//!   the builtin router, request-level metrics still come from its tap.
+//! - shadow: with the builtin router, `mirrorPercent > 0` and the canary at
+//!   weight 0, the canary is judged on the mirrored (shadow) copies of
+//!   baseline traffic, so an `analyze` step judges it before any user is
+//!   exposed.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use rollguard_actuators::HaproxyRouter;
 use rollguard_core::ports::{BoxFuture, MetricSource, RouterError, Sensed, TrafficRouter};
-use rollguard_core::spec::RouterSpec;
+use rollguard_core::spec::{MetricSource as SpecSource, RouterSpec};
 use rollguard_core::{Millis, Observation, Rollout, VersionWindow};
 use rollguard_proxy::{
     Proxy, ProxyConfig, ProxyControl, ProxyHandle, Sticky, VersionTap, check_upstream,
 };
+use rollguard_telemetry::PrometheusSource;
 
 use crate::RunError;
 
@@ -30,23 +41,84 @@ impl Wiring {
 /// Checks endpoints and starts what the rollout's router and telemetry need.
 /// Nothing moves traffic before this returns.
 pub async fn wire(rollout: &Rollout) -> Result<Wiring, RunError> {
+    let prometheus = prometheus_source(rollout)?;
     match &rollout.router {
-        RouterSpec::Builtin(_) => {
+        RouterSpec::Builtin(b) => {
             let proxy = start_builtin_proxy(rollout).await?;
             let control = proxy.control();
+            let tap = TapSource {
+                control: control.clone(),
+                shadow: b.mirror_percent > 0.0,
+            };
+            let source: Box<dyn MetricSource> = match prometheus {
+                Some(prometheus) => Box::new(CombinedSource { tap, prometheus }),
+                None => Box::new(tap),
+            };
             Ok(Wiring {
-                router: Box::new(BuiltinRouter {
-                    control: control.clone(),
-                }),
-                source: Box::new(TapSource { control }),
+                router: Box::new(BuiltinRouter { control }),
+                source,
                 proxy: Some(proxy),
             })
         }
-        RouterSpec::Haproxy(_) => Err(RunError::UnsupportedRouter {
-            rollout: rollout.name.clone(),
-            router: "haproxy",
-        }),
+        RouterSpec::Haproxy(h) => {
+            let Some(prometheus) = prometheus else {
+                return Err(RunError::BadConfig {
+                    rollout: rollout.name.clone(),
+                    field: "spec.telemetry.prometheus",
+                    value: String::new(),
+                    reason:
+                        "the haproxy router has no request tap; read the metrics from Prometheus"
+                            .into(),
+                });
+            };
+            if let Some(m) = rollout
+                .analysis
+                .metrics
+                .iter()
+                .find(|m| !matches!(m.source, SpecSource::Prometheus { .. }))
+            {
+                return Err(RunError::BadConfig {
+                    rollout: rollout.name.clone(),
+                    field: "spec.analysis.metrics",
+                    value: m.name.clone(),
+                    reason: format!(
+                        "{} needs the builtin proxy's tap; with the haproxy router give a prometheus query",
+                        m.source.describe()
+                    ),
+                });
+            }
+            let router = HaproxyRouter::new(h);
+            // Read-only check before anything moves: the socket answers and
+            // both servers exist.
+            router.weights().await.map_err(|e| RunError::Unreachable {
+                rollout: rollout.name.clone(),
+                which: "haproxy runtime API",
+                endpoint: h.socket.clone(),
+                reason: e.to_string(),
+            })?;
+            Ok(Wiring {
+                router: Box::new(router),
+                source: Box::new(prometheus),
+                proxy: None,
+            })
+        }
     }
+}
+
+fn prometheus_source(rollout: &Rollout) -> Result<Option<PrometheusSource>, RunError> {
+    PrometheusSource::for_rollout(rollout)
+        .transpose()
+        .map_err(|e| RunError::BadConfig {
+            rollout: rollout.name.clone(),
+            field: "spec.telemetry.prometheus.url",
+            value: rollout
+                .telemetry
+                .prometheus
+                .as_ref()
+                .map(|p| p.url.clone())
+                .unwrap_or_default(),
+            reason: e.to_string(),
+        })
 }
 
 async fn start_builtin_proxy(rollout: &Rollout) -> Result<ProxyHandle, RunError> {
@@ -148,6 +220,8 @@ impl TrafficRouter for BuiltinRouter {
 /// The builtin proxy's tap as a telemetry source.
 pub struct TapSource {
     pub control: ProxyControl,
+    /// Judge the canary on shadow (mirrored) traffic while its weight is 0.
+    pub shadow: bool,
 }
 
 fn window(tap: &VersionTap) -> VersionWindow {
@@ -166,21 +240,65 @@ impl MetricSource for TapSource {
         end: Millis,
     ) -> BoxFuture<'a, Sensed> {
         let tap = self.control.take_window();
+        let on_shadow = self.shadow && self.control.canary_weight() <= 0.0;
+        let canary = if on_shadow { &tap.shadow } else { &tap.canary };
         let observation = Observation::from_versions(
             rollout,
             start,
             end,
             &window(&tap.baseline),
-            &window(&tap.canary),
+            &window(canary),
         );
-        let notes = [("baseline", &tap.baseline), ("canary", &tap.canary)]
+        let mut notes: Vec<String> = [&tap.baseline, canary]
             .iter()
-            .filter_map(|(_, t)| t.last_error.clone())
+            .filter_map(|t| t.last_error.clone())
             .collect();
+        if on_shadow && canary.requests > 0 {
+            notes.push(format!(
+                "canary judged on {} shadow requests (mirrored, answers discarded)",
+                canary.requests
+            ));
+        }
         Box::pin(async move { Sensed { observation, notes } })
     }
 
     fn describe(&self) -> String {
         "builtin proxy tap".into()
+    }
+}
+
+/// The builtin proxy's tap for request-level metrics and Prometheus for
+/// `prometheus` metrics, in one observation.
+pub struct CombinedSource {
+    pub tap: TapSource,
+    pub prometheus: PrometheusSource,
+}
+
+impl MetricSource for CombinedSource {
+    fn sense<'a>(
+        &'a mut self,
+        rollout: &'a Rollout,
+        start: Millis,
+        end: Millis,
+    ) -> BoxFuture<'a, Sensed> {
+        Box::pin(async move {
+            let tapped = self.tap.sense(rollout, start, end).await;
+            let queried = self.prometheus.sense(rollout, start, end).await;
+            let mut observation = tapped.observation;
+            for m in &rollout.analysis.metrics {
+                if matches!(m.source, SpecSource::Prometheus { .. })
+                    && let Some(d) = queried.observation.metrics.get(&m.name)
+                {
+                    observation.metrics.insert(m.name.clone(), d.clone());
+                }
+            }
+            let mut notes = tapped.notes;
+            notes.extend(queried.notes);
+            Sensed { observation, notes }
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("{} and {}", self.tap.describe(), self.prometheus.describe())
     }
 }

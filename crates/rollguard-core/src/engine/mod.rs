@@ -28,7 +28,7 @@ use crate::Millis;
 use crate::duration::Human;
 use crate::judge::{Decision, JudgeFactory, JudgeInput, SequentialJudges, Verdict};
 use crate::observation::{MetricData, Observation};
-use crate::spec::{OnFailure, OnMaxDuration, OnNoData, Rollout, Step};
+use crate::spec::{HookStage, OnFailure, OnMaxDuration, OnNoData, Rollout, Step};
 
 /// Least canary requests in a window before an absolute guard may trip.
 pub const GUARD_MIN_REQUESTS: u64 = 20;
@@ -87,6 +87,8 @@ impl Engine {
             observations: 0,
             exposed_since: None,
             approved_step: None,
+            hook_pending: None,
+            hooks_passed: Vec::new(),
         };
         let mut cx = Ctx {
             now,
@@ -133,6 +135,7 @@ impl Engine {
             Input::Tick => {}
             Input::Observe(obs) => self.observe(&mut st, obs, &mut cx),
             Input::Command(c) => self.command(&mut st, c, &mut cx),
+            Input::HookResult(r) => self.hook_result(&mut st, r, &mut cx),
         }
         if !st.is_done() {
             self.check_no_data(&mut st, &mut cx);
@@ -382,8 +385,14 @@ impl Engine {
             if st.status != Status::Progressing {
                 return;
             }
+            if !self.hooks_clear(st, cx, HookStage::PreRollout, 0) {
+                return;
+            }
             let elapsed = cx.now.saturating_sub(st.step_started_at);
             let Some(step) = self.rollout.steps.get(st.step_index).copied() else {
+                if !self.hooks_clear(st, cx, HookStage::PrePromote, st.step_index) {
+                    return;
+                }
                 if self.propose(st, cx, "promote", 100.0) {
                     self.set_weight(st, cx, 100.0, "promote");
                     let verdicts = st.verdicts(true);
@@ -404,6 +413,10 @@ impl Engine {
             };
             match step {
                 Step::SetWeight(w) => {
+                    if w > st.weight && !self.hooks_clear(st, cx, HookStage::PreStep, st.step_index)
+                    {
+                        return;
+                    }
                     if w > st.weight && !self.propose(st, cx, "set_weight", w) {
                         return;
                     }
@@ -640,6 +653,71 @@ impl Engine {
         }
     }
 
+    /// Whether a blocking hook stage lets progress on; asks for it once
+    /// otherwise. A person's approval of the step stands in for it.
+    fn hooks_clear(
+        &self,
+        st: &mut RolloutState,
+        cx: &mut Ctx<'_>,
+        stage: HookStage,
+        index: usize,
+    ) -> bool {
+        if self.rollout.hooks.stage(stage).is_empty()
+            || st.hooks_passed.contains(&(stage, index))
+            || st.approved_step == Some(st.step_index)
+        {
+            return true;
+        }
+        if st.hook_pending != Some((stage, index)) {
+            st.hook_pending = Some((stage, index));
+            cx.fx.push(Effect::RunHook {
+                stage,
+                step_index: index,
+            });
+        }
+        false
+    }
+
+    fn hook_result(&self, st: &mut RolloutState, r: HookResult, cx: &mut Ctx<'_>) {
+        let what = format!("{} hooks (step {})", r.stage, r.step_index + 1);
+        if !r.stage.blocks() || st.hook_pending != Some((r.stage, r.step_index)) {
+            let text = format!(
+                "{what} {}: {}",
+                if r.ok { "passed" } else { "failed" },
+                r.detail
+            );
+            self.record(st, cx, EventKind::HookRan, "hook", text);
+            return;
+        }
+        st.hook_pending = None;
+        if r.ok {
+            st.hooks_passed.push((r.stage, r.step_index));
+            self.record(
+                st,
+                cx,
+                EventKind::HookRan,
+                "hook",
+                format!("{what} passed: {}", r.detail),
+            );
+        } else {
+            self.record(
+                st,
+                cx,
+                EventKind::HookRan,
+                "hook",
+                format!("{what} failed: {}", r.detail),
+            );
+            self.await_human(
+                st,
+                cx,
+                format!(
+                    "{what} failed, progress blocked until a person approves: {}",
+                    r.detail
+                ),
+            );
+        }
+    }
+
     fn await_human(&self, st: &mut RolloutState, cx: &mut Ctx<'_>, reason: String) {
         if matches!(&st.status, Status::AwaitingHuman { reason: r } if *r == reason) {
             return;
@@ -681,6 +759,17 @@ impl Engine {
             reason: reason.clone(),
         };
         self.record_with(st, cx, kind, actor, reason.clone(), verdicts);
+        let after = match outcome {
+            Outcome::Promoted => Some(HookStage::PostPromote),
+            Outcome::RolledBack => Some(HookStage::OnRollback),
+            Outcome::Aborted | Outcome::Frozen => None,
+        };
+        if let Some(stage) = after.filter(|s| !self.rollout.hooks.stage(*s).is_empty()) {
+            cx.fx.push(Effect::RunHook {
+                stage,
+                step_index: st.step_index,
+            });
+        }
         cx.fx.push(Effect::Notify {
             kind,
             message: format!("{}: {reason}", self.rollout.name),

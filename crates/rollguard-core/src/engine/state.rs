@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::Millis;
 use crate::judge::{Judge, Verdict};
 use crate::observation::Observation;
+use crate::spec::HookStage;
 
 /// How a rollout ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +81,10 @@ pub struct RolloutState {
     pub exposed_since: Option<Millis>,
     /// A person approved the current gate.
     pub approved_step: Option<usize>,
+    /// A blocking hook stage asked for and not yet reported (stage, step index).
+    pub hook_pending: Option<(HookStage, usize)>,
+    /// Blocking hook stages that passed (stage, step index).
+    pub hooks_passed: Vec<(HookStage, usize)>,
 }
 
 impl RolloutState {
@@ -133,6 +138,19 @@ pub enum Input {
     Tick,
     Observe(Observation),
     Command(Command),
+    /// The runtime ran the hooks of a stage the engine asked for.
+    HookResult(HookResult),
+}
+
+/// How the hooks of one stage went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HookResult {
+    pub stage: HookStage,
+    /// The step the stage belongs to (the step count for the promotion).
+    pub step_index: usize,
+    pub ok: bool,
+    /// One line per hook run: name, attempts, exit status or HTTP status.
+    pub detail: String,
 }
 
 /// Kinds of ledger event the engine asks to record.
@@ -154,6 +172,8 @@ pub enum EventKind {
     RolledBack,
     Aborted,
     Frozen,
+    /// Hooks of a stage ran (the rationale says how).
+    HookRan,
 }
 
 impl EventKind {
@@ -174,6 +194,7 @@ impl EventKind {
             EventKind::RolledBack => "rolled_back",
             EventKind::Aborted => "aborted",
             EventKind::Frozen => "frozen",
+            EventKind::HookRan => "hook_ran",
         }
     }
 }
@@ -211,5 +232,12 @@ pub enum Effect {
     },
     Finished {
         outcome: Outcome,
+    },
+    /// Run the hooks of `stage` (`spec.hooks`). Blocking stages answer with
+    /// `Input::HookResult`; `postPromote` and `onRollback` come after the
+    /// outcome's weight, so they run once traffic has moved.
+    RunHook {
+        stage: HookStage,
+        step_index: usize,
     },
 }

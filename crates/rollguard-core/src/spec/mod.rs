@@ -5,6 +5,7 @@
 //! validated form the engine runs. [`load`] does both and reports errors with
 //! file, line, column and field path.
 
+mod hooks;
 pub mod raw;
 mod validate;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration::Millis;
 
+pub use hooks::{HookAction, HookSpec, HookStage, HooksSpec};
 pub use validate::{SpecError, load, load_file, parse_raw};
 
 pub const API_VERSION: &str = "rollguard.dev/v1alpha1";
@@ -35,6 +37,9 @@ pub struct Rollout {
     pub on_failure: OnFailure,
     pub on_restart: OnRestart,
     pub policy_bundle: Option<String>,
+    /// `spec.hooks` (empty when absent; older ledgers lack the field).
+    #[serde(default)]
+    pub hooks: HooksSpec,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -57,6 +57,9 @@ pub struct RawSpec {
     pub on_restart: Option<String>,
     #[serde(default)]
     pub policy: Option<RawPolicyRef>,
+    /// Commands or webhooks run at fixed moments of the rollout.
+    #[serde(default)]
+    pub hooks: Option<RawHooks>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -254,4 +257,65 @@ pub struct RawMargin {
 pub struct RawPolicyRef {
     /// Directory of a policy bundle (`.rego` files and data).
     pub bundle: String,
+}
+
+/// Hooks by stage; each runs in order, and a stage fails at its first failed hook.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawHooks {
+    /// Before any traffic moves; a failure blocks the rollout.
+    #[serde(default)]
+    pub pre_rollout: Vec<RawHook>,
+    /// Before each `setWeight` step that raises the canary's share; a failure blocks it.
+    #[serde(default)]
+    pub pre_step: Vec<RawHook>,
+    /// Before the final promotion to 100%; a failure blocks it.
+    #[serde(default)]
+    pub pre_promote: Vec<RawHook>,
+    /// After the promotion to 100%.
+    #[serde(default)]
+    pub post_promote: Vec<RawHook>,
+    /// After a rollback has taken all traffic off the canary (e.g. a migration's
+    /// down script, turning a feature flag off).
+    #[serde(default)]
+    pub on_rollback: Vec<RawHook>,
+}
+
+/// One hook: exactly one of `exec` or `webhook`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawHook {
+    /// A name for the ledger (default: the command or URL).
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub exec: Option<RawExecHook>,
+    #[serde(default)]
+    pub webhook: Option<RawWebhookHook>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawExecHook {
+    /// Program and arguments (no shell), e.g. `["./migrate", "down"]`.
+    pub command: Vec<String>,
+    /// Killed and failed after this long (default `30s`).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Extra attempts after a failure (default 0).
+    #[serde(default)]
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RawWebhookHook {
+    /// Receives a JSON POST; any 2xx answer is success.
+    pub url: String,
+    /// Per-attempt timeout (default `10s`).
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Extra attempts after a failure (default 2).
+    #[serde(default)]
+    pub retries: Option<u32>,
 }

@@ -331,6 +331,11 @@ fn validate(raw: RawRollout, file: &str) -> Result<Rollout, SpecError> {
             OnRestart::Resume
         }
     };
+    c.nowhere();
+    let (hooks, hook_problems) = super::hooks::validate_hooks(spec.hooks);
+    for (path, message) in hook_problems {
+        c.fail(path, message);
+    }
 
     if !c.problems.is_empty() {
         return Err(SpecError {
@@ -358,6 +363,7 @@ fn validate(raw: RawRollout, file: &str) -> Result<Rollout, SpecError> {
         on_failure,
         on_restart,
         policy_bundle: spec.policy.map(|p| p.bundle),
+        hooks,
     })
 }
 
