@@ -8,7 +8,7 @@
 //! that agent even after the lease expires (the agent owns the data plane it
 //! set up); an expired lease only stops the agent from raising exposure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -95,6 +95,9 @@ pub fn spec_hash(yaml: &str) -> String {
 #[derive(Debug, Default)]
 pub struct Registry {
     entries: BTreeMap<String, Entry>,
+    /// Rollouts currently assigned, by agent (heartbeats touch only these).
+    by_agent: HashMap<String, BTreeSet<String>>,
+    queued: BTreeSet<String>,
 }
 
 impl Registry {
@@ -133,6 +136,8 @@ impl Registry {
                 });
             }
         }
+        self.unassign(&rollout.name);
+        self.queued.insert(rollout.name.clone());
         self.entries.insert(
             rollout.name.clone(),
             Entry {
@@ -155,24 +160,27 @@ impl Registry {
         budgets: &Budgets,
     ) -> Grants {
         let mut grants = Grants::default();
-        for (name, e) in self.entries.iter_mut() {
-            if let Assignment::Assigned {
-                agent: holder,
-                lease_until,
-            } = &mut e.assignment
-                && *holder == agent.name
-            {
-                *lease_until = now + lease;
-                grants.renewed.push(name.clone());
+        if let Some(held) = self.by_agent.get(&agent.name) {
+            for name in held {
+                if let Some(Entry {
+                    assignment: Assignment::Assigned { lease_until, .. },
+                    ..
+                }) = self.entries.get_mut(name)
+                {
+                    *lease_until = now + lease;
+                    grants.renewed.push(name.clone());
+                }
             }
         }
         let queued: Vec<String> = self
-            .entries
+            .queued
             .iter()
-            .filter(|(_, e)| {
-                e.assignment == Assignment::Queued && agent.may_drive(&e.rollout.service)
+            .filter(|n| {
+                self.entries
+                    .get(*n)
+                    .is_some_and(|e| agent.may_drive(&e.rollout.service))
             })
-            .map(|(n, _)| n.clone())
+            .cloned()
             .collect();
         for name in queued {
             let Some(labels) = self.entries.get(&name).map(|e| e.rollout.labels.clone()) else {
@@ -193,26 +201,55 @@ impl Registry {
                 ));
                 continue;
             }
-            if let Some(e) = self.entries.get_mut(&name) {
-                e.assignment = Assignment::Assigned {
-                    agent: agent.name.clone(),
-                    lease_until: now + lease,
-                };
-                grants.granted.push(name);
-            }
+            self.assign(&name, &agent.name, now + lease);
+            grants.granted.push(name);
         }
         grants
     }
 
     /// Takes back a grant that could not be recorded.
     pub fn requeue(&mut self, rollout: &str) {
+        self.unassign(rollout);
         if let Some(e) = self.entries.get_mut(rollout) {
             e.assignment = Assignment::Queued;
+            self.queued.insert(rollout.to_string());
+        }
+    }
+
+    fn assign(&mut self, rollout: &str, agent: &str, lease_until: Instant) {
+        if let Some(e) = self.entries.get_mut(rollout) {
+            e.assignment = Assignment::Assigned {
+                agent: agent.to_string(),
+                lease_until,
+            };
+            self.queued.remove(rollout);
+            self.by_agent
+                .entry(agent.to_string())
+                .or_default()
+                .insert(rollout.to_string());
+        }
+    }
+
+    /// Drops `rollout` from the agent index and the queue.
+    fn unassign(&mut self, rollout: &str) {
+        self.queued.remove(rollout);
+        let Some(agent) = self.entries.get(rollout).and_then(|e| match &e.assignment {
+            Assignment::Assigned { agent, .. } => Some(agent.clone()),
+            _ => None,
+        }) else {
+            return;
+        };
+        if let Some(set) = self.by_agent.get_mut(&agent) {
+            set.remove(rollout);
+            if set.is_empty() {
+                self.by_agent.remove(&agent);
+            }
         }
     }
 
     /// Marks a rollout over (an agent shipped its terminal event).
     pub fn finish(&mut self, rollout: &str, outcome: &str) {
+        self.unassign(rollout);
         if let Some(e) = self.entries.get_mut(rollout) {
             let agent = e.agent().map(str::to_string);
             e.assignment = Assignment::Finished {
@@ -242,14 +279,11 @@ impl Registry {
                     let agent = ev.inputs.get("agent").and_then(|v| v.as_str());
                     let hash = ev.inputs.get("spec_hash").and_then(|v| v.as_str());
                     if let (Some(agent), Some(hash), Some(e)) =
-                        (agent, hash, reg.entries.get_mut(&ev.rollout))
+                        (agent, hash, reg.entries.get(&ev.rollout))
                         && e.spec_hash == hash
                         && e.assignment == Assignment::Queued
                     {
-                        e.assignment = Assignment::Assigned {
-                            agent: agent.to_string(),
-                            lease_until: now + lease,
-                        };
+                        reg.assign(&ev.rollout, agent, now + lease);
                     }
                 }
                 k if TERMINAL_KINDS.contains(&k) => reg.finish(&ev.rollout, k),
