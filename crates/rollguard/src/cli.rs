@@ -58,6 +58,9 @@ pub enum Cmd {
     ResumeAll(crate::client_cmd::GlobalArgs),
     /// Policy bundles: test (like opa test), eval, bench.
     Policy(crate::policy_cmd::PolicyArgs),
+    /// Benchmarks: reaction time and proxy overhead, ledger throughput.
+    #[command(subcommand)]
+    Bench(BenchCmd),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -174,4 +177,12 @@ pub struct ReplayArgs {
     pub rollout: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t)]
     pub output: Output,
+}
+
+#[derive(Subcommand)]
+pub enum BenchCmd {
+    /// Time from a canary starting to fail to its weight at 0; builtin proxy overhead.
+    Reaction(crate::bench_cmd::ReactionArgs),
+    /// Ledger appends per second by concurrency, and verification time.
+    Ledger(crate::bench_cmd::LedgerBenchArgs),
 }

@@ -1,5 +1,6 @@
 //! The `rollguard` command line.
 
+mod bench_cmd;
 mod cli;
 mod demo;
 mod display;
@@ -71,6 +72,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Cmd::Explain(a) => ledger_cmd::explain(a, ledger).await,
         Cmd::Ledger(a) => ledger_cmd::ledger(a, ledger).await,
         Cmd::Replay(a) => ledger_cmd::replay(a, ledger).await,
+        Cmd::Bench(b) => bench_cmd::bench(b).await,
         Cmd::Serve(a) => serve_cmd::serve(a, ledger).await,
         Cmd::Status(a) => client_cmd::status(a).await,
         Cmd::Apply(a) => client_cmd::apply(a).await,
