@@ -4,6 +4,10 @@
 //! PromQL duration in milliseconds (e.g. `5000ms`), so
 //! `sum(increase(x{version="{{version}}"}[{{window}}]))` is the count over
 //! exactly the window the engine judges.
+//!
+//! `increase()` needs two samples in its range, so the telemetry interval
+//! (the window) should span at least two or three scrape intervals; a window
+//! with fewer samples yields an empty vector, which is no data, not zero.
 
 use rollguard_core::Millis;
 use rollguard_core::spec::Rollout;
