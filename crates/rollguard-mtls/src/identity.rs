@@ -96,8 +96,11 @@ pub fn describe_tls_error(err: &std::io::Error) -> String {
             C::UnknownIssuer => {
                 "refused: the client certificate is foreign (not signed by this CA)".into()
             }
+            // A CA with the same name but another key: foreign, or forged.
+            C::BadSignature => {
+                "refused: the client certificate is foreign (its signature does not verify against this CA)".into()
+            }
             C::Revoked => "refused: the client certificate is revoked".into(),
-            C::BadSignature => "refused: the client certificate has a bad signature".into(),
             other => format!("refused: invalid client certificate: {other:?}"),
         },
         other => format!("TLS handshake failed: {other}"),

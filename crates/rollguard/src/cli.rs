@@ -58,6 +58,12 @@ pub enum Cmd {
     ResumeAll(crate::client_cmd::GlobalArgs),
     /// Policy bundles: test (like opa test), eval, bench.
     Policy(crate::policy_cmd::PolicyArgs),
+    /// The global controller on its own: mutual-TLS API, mandates, budgets, HA on PostgreSQL.
+    Controller(crate::controller_cmd::ControllerArgs),
+    /// An agent: runs mandated rollouts near the services, buffers and ships events.
+    Agent(crate::agent_cmd::AgentArgs),
+    /// A development CA and certificates for mutual TLS.
+    Certs(crate::certs_cmd::CertsArgs),
     /// Benchmarks: reaction time and proxy overhead, ledger throughput.
     #[command(subcommand)]
     Bench(BenchCmd),

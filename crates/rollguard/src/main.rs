@@ -1,7 +1,10 @@
 //! The `rollguard` command line.
 
 mod bench_cmd;
+mod agent_cmd;
+mod certs_cmd;
 mod cli;
+mod controller_cmd;
 mod demo;
 mod display;
 mod exit;
@@ -20,6 +23,7 @@ use crate::exit::Failure;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    rollguard_mtls::install_crypto_provider();
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -84,5 +88,8 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Cmd::PauseAll(a) => client_cmd::global("/v1/pause-all", a).await,
         Cmd::ResumeAll(a) => client_cmd::global("/v1/resume-all", a).await,
         Cmd::Policy(a) => policy_cmd::policy(a),
+        Cmd::Controller(a) => controller_cmd::controller(a, ledger).await,
+        Cmd::Agent(a) => agent_cmd::agent(a).await,
+        Cmd::Certs(a) => certs_cmd::certs(a),
     }
 }
