@@ -34,7 +34,7 @@ pub enum Cmd {
     Explain(ExplainArgs),
     /// Verify or export the ledger.
     Ledger(LedgerArgs),
-    /// Re-decide a recorded rollout with this engine and compare.
+    /// Re-decide a recorded rollout from the ledger, or replay a traffic trace (CSV).
     Replay(ReplayArgs),
     /// Run many rollouts behind the control API (127.0.0.1:7070 by default).
     Serve(crate::serve_cmd::ServeArgs),
@@ -64,7 +64,9 @@ pub enum Cmd {
     Agent(crate::agent_cmd::AgentArgs),
     /// A development CA and certificates for mutual TLS.
     Certs(crate::certs_cmd::CertsArgs),
-    /// Benchmarks: reaction time and proxy overhead, ledger throughput.
+    /// Simulate many rollouts of a scenario on a virtual clock with the real engine.
+    Sim(SimArgs),
+    /// Benchmarks: detection vs other tools, reaction, ledger, policy, data plane.
     #[command(subcommand)]
     Bench(BenchCmd),
 }
@@ -78,6 +80,7 @@ pub enum Output {
 
 #[derive(Args)]
 pub struct ValidateArgs {
+    /// The rollout file.
     #[arg(short = 'f', long = "file")]
     pub file: PathBuf,
     #[arg(long, value_enum, default_value_t)]
@@ -86,6 +89,7 @@ pub struct ValidateArgs {
 
 #[derive(Args)]
 pub struct RunArgs {
+    /// The rollout file.
     #[arg(short = 'f', long = "file")]
     pub file: PathBuf,
     #[arg(long, value_enum, default_value_t)]
@@ -96,6 +100,8 @@ pub struct RunArgs {
     /// Start a new run even if the ledger holds an unfinished one.
     #[arg(long)]
     pub fresh: bool,
+    #[command(flatten)]
+    pub notify: crate::notify_opts::NotifyArgs,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Default, Debug)]
@@ -176,19 +182,84 @@ pub enum LedgerCmd {
 #[derive(Args)]
 pub struct ReplayArgs {
     /// Re-decide the latest run of this rollout from the ledger.
-    #[arg(long = "from-ledger")]
+    #[arg(long = "from-ledger", conflicts_with = "trace")]
     pub from_ledger: Option<String>,
-    /// With --from-ledger: judge with this rollout file instead of the recorded spec.
+    /// The rollout to run (with --trace), or to judge with instead of the
+    /// recorded spec (with --from-ledger).
     #[arg(long)]
     pub rollout: Option<PathBuf>,
+    /// A trace CSV `t_ms,version,status,latency_ms`; each version's rows are its
+    /// traffic at full load, thinned by the weight in force (seeded).
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     #[arg(long, value_enum, default_value_t)]
     pub output: Output,
 }
 
 #[derive(Subcommand)]
 pub enum BenchCmd {
+    /// Detection: scenarios x judges (rollguard, Argo, Flagger, Kayenta, Wald oracle).
+    Detection(DetectionArgs),
     /// Time from a canary starting to fail to its weight at 0; builtin proxy overhead.
     Reaction(crate::bench_cmd::ReactionArgs),
     /// Ledger appends per second by concurrency, and verification time.
     Ledger(crate::bench_cmd::LedgerBenchArgs),
+    /// Policy evaluation latency with the default bundle (p50/p99 per action).
+    Policy(crate::policy_cmd::BenchPolicyArgs),
+    /// Data plane: direct vs builtin proxy vs HAProxy, measured with wrk in one run.
+    Proxy(ProxyBenchArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum, Default, Debug)]
+pub enum SimJudge {
+    /// rollguard's anytime-valid sequential tests.
+    #[default]
+    Rollguard,
+    /// Argo Rollouts: threshold per interval, fails when failed > failureLimit.
+    Argo,
+    /// Flagger: thresholdRange per interval, fails at `threshold` failed checks.
+    Flagger,
+    /// Kayenta: Mann-Whitney on per-interval points.
+    Kayenta,
+    /// Wald's SPRT knowing the true rates (a lower bound, not a real judge).
+    Oracle,
+}
+
+#[derive(Args)]
+pub struct SimArgs {
+    #[arg(long)]
+    pub rollout: PathBuf,
+    #[arg(long)]
+    pub scenario: PathBuf,
+    #[arg(long, default_value_t = 100)]
+    pub runs: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, value_enum, default_value_t)]
+    pub judge: SimJudge,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct DetectionArgs {
+    /// Fewer runs (about a minute); the full run takes several minutes.
+    #[arg(long)]
+    pub quick: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
+}
+
+#[derive(Args)]
+pub struct ProxyBenchArgs {
+    /// Seconds of load per data plane.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// wrk connections.
+    #[arg(long, default_value_t = 32)]
+    pub connections: u32,
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Output,
 }

@@ -87,6 +87,7 @@ pub async fn demo(a: DemoArgs, ledger: Option<String>) -> Result<u8, Failure> {
         a.output,
         false,
         true,
+        None,
         stop,
         Some(on_ready),
     )

@@ -1,18 +1,20 @@
 //! The `rollguard` command line.
 
-mod bench_cmd;
 mod agent_cmd;
+mod bench_cmd;
 mod certs_cmd;
 mod cli;
+mod client_cmd;
 mod controller_cmd;
 mod demo;
 mod display;
 mod exit;
 mod ledger_cmd;
-mod run;
-mod client_cmd;
+mod notify_opts;
 mod policy_cmd;
+mod run;
 mod serve_cmd;
+mod sim_cmd;
 
 use std::process::ExitCode;
 
@@ -75,8 +77,8 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Cmd::History(a) => ledger_cmd::history(a, ledger).await,
         Cmd::Explain(a) => ledger_cmd::explain(a, ledger).await,
         Cmd::Ledger(a) => ledger_cmd::ledger(a, ledger).await,
+        Cmd::Replay(a) if a.trace.is_some() => sim_cmd::replay_trace(&a),
         Cmd::Replay(a) => ledger_cmd::replay(a, ledger).await,
-        Cmd::Bench(b) => bench_cmd::bench(b).await,
         Cmd::Serve(a) => serve_cmd::serve(a, ledger).await,
         Cmd::Status(a) => client_cmd::status(a).await,
         Cmd::Apply(a) => client_cmd::apply(a).await,
@@ -91,5 +93,7 @@ async fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Cmd::Controller(a) => controller_cmd::controller(a, ledger).await,
         Cmd::Agent(a) => agent_cmd::agent(a).await,
         Cmd::Certs(a) => certs_cmd::certs(a),
+        Cmd::Sim(a) => sim_cmd::sim(a),
+        Cmd::Bench(b) => bench_cmd::bench(b).await,
     }
 }

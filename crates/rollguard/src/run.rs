@@ -93,12 +93,14 @@ pub async fn run(a: RunArgs, ledger: Option<String>) -> Result<u8, Failure> {
     } else {
         Some(open_ledger(ledger).await?)
     };
+    let notifier = a.notify.notifier().map_err(Failure::invalid)?;
     let summary = execute(
         Arc::new(rollout),
         ledger,
         a.output,
         !a.fresh,
         false,
+        notifier,
         ctrl_c(),
         None,
     )
@@ -113,6 +115,7 @@ pub async fn execute(
     output: Output,
     resume: bool,
     exit_when_waiting: bool,
+    notifier: Option<std::sync::Arc<dyn rollguard_core::ports::Notifier>>,
     stop: StopSignal,
     on_ready: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
 ) -> Result<RunSummary, Failure> {
@@ -123,6 +126,7 @@ pub async fn execute(
     opts.operator = operator;
     opts.resume = resume;
     opts.exit_when_waiting = exit_when_waiting;
+    opts.notifier = notifier;
     let live = LiveRollout::prepare(rollout.clone(), opts)
         .await
         .map_err(|e| match e {

@@ -25,7 +25,10 @@ pub fn sim(a: SimArgs) -> Result<u8, Failure> {
     }
     let report = rollguard_sim::simulate(&rollout, &scenario, a.runs, a.seed, judge(a.judge));
     match a.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report).context("encoding the report")?),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("encoding the report")?
+        ),
         Output::Text => print!("{}", report.render_text()),
     }
     Ok(exit::OK)
@@ -33,12 +36,17 @@ pub fn sim(a: SimArgs) -> Result<u8, Failure> {
 
 pub fn replay_trace(a: &ReplayArgs) -> Result<u8, Failure> {
     let (Some(trace), Some(rollout)) = (&a.trace, &a.rollout) else {
-        return Err(Failure::invalid(anyhow!("give --rollout FILE with --trace FILE")));
+        return Err(Failure::invalid(anyhow!(
+            "give --rollout FILE with --trace FILE"
+        )));
     };
     let rollout = rollguard_core::spec::load_file(rollout).map_err(Failure::invalid)?;
     let report = rollguard_sim::replay(&rollout, trace, a.seed).map_err(Failure::invalid)?;
     match a.output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report).context("encoding the report")?),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("encoding the report")?
+        ),
         Output::Text => print!("{}", report.render_text()),
     }
     Ok(match report.outcome {
@@ -51,7 +59,10 @@ pub fn replay_trace(a: &ReplayArgs) -> Result<u8, Failure> {
 pub fn bench_detection(quick: bool, output: Output) -> Result<u8, Failure> {
     let table = rollguard_sim::bench_detection(quick).map_err(Failure::invalid)?;
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(&table).context("encoding the table")?),
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&table).context("encoding the table")?
+        ),
         Output::Text => print!("{}", table.render_markdown()),
     }
     Ok(exit::OK)

@@ -55,6 +55,9 @@ pub async fn bench(cmd: BenchCmd) -> Result<u8, Failure> {
     match cmd {
         BenchCmd::Reaction(a) => reaction_and_overhead(a).await,
         BenchCmd::Ledger(a) => ledger::run(a).await,
+        BenchCmd::Detection(a) => crate::sim_cmd::bench_detection(a.quick, a.output),
+        BenchCmd::Policy(a) => crate::policy_cmd::bench(a),
+        BenchCmd::Proxy(a) => proxy(a).await,
     }
 }
 
@@ -98,4 +101,23 @@ pub(crate) fn secs(x: f64) -> String {
     } else {
         format!("{x:.1} s")
     }
+}
+
+async fn proxy(a: crate::cli::ProxyBenchArgs) -> Result<u8, Failure> {
+    let opts = rollguard_actuators::bench::BenchOptions {
+        duration: std::time::Duration::from_secs(a.seconds.max(1)),
+        connections: a.connections.max(1),
+        ..Default::default()
+    };
+    let report = rollguard_actuators::bench::bench_proxy(&opts)
+        .await
+        .map_err(Failure::other)?;
+    match a.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(Failure::other)?
+        ),
+        Output::Text => print!("{}", report.to_markdown()),
+    }
+    Ok(crate::exit::OK)
 }
