@@ -13,6 +13,7 @@
 //! - [`agent`]: the process loop ([`run_agent`]).
 
 pub mod agent;
+pub mod bench;
 pub mod client;
 pub mod gate;
 pub mod lease;
