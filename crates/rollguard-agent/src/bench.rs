@@ -145,7 +145,7 @@ impl Sim {
         self.ticks += 1;
         let baseline = VersionWindow {
             requests: 90,
-            errors: u64::from(self.ticks % 10 == 0),
+            errors: u64::from(self.ticks.is_multiple_of(10)),
             latency: Default::default(),
         };
         let canary = VersionWindow {
