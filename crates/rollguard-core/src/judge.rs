@@ -8,7 +8,18 @@
 //! warm-up windows that are then not reused (so the threshold is predictable
 //! and the test stays valid). The simulator swaps in reference judges through
 //! the same trait.
+//!
+//! The fail test's prior over rate ratios is chosen from the spec alone
+//! (never from counts, which keeps it a valid e-process): latency metrics at
+//! the baseline's `q`-quantile can only reach ratios up to `1 / (1 - q)` and
+//! get [`EffectPrior::for_quantile`] (centred on 1.19 at the median), error,
+//! SLO-threshold and Prometheus metrics the wide default (centred on 3).
+//!
+//! A detailed verdict checks the pass criterion (two bisections, cheap) on
+//! every call, but computes the ratio confidence interval (a grid scan) only
+//! when the metric has decided, where it is shown.
 
+use rollguard_stats::count_config::EffectPrior;
 use rollguard_stats::{CountTest, CountTestConfig};
 use rollguard_stats::{Counts, LatencyHistogram};
 use serde::{Deserialize, Serialize};
@@ -29,7 +40,8 @@ pub struct Verdict {
     pub threshold: f64,
     /// Canary bad rate / baseline bad rate.
     pub estimate: Option<f64>,
-    /// Anytime-valid confidence interval on that ratio (computed on decisions).
+    /// Anytime-valid confidence interval on that ratio (computed by detailed
+    /// verdicts that decide, `None` otherwise).
     pub interval: Option<(f64, f64)>,
     pub canary_rate: Option<f64>,
     pub baseline_rate: Option<f64>,
@@ -122,6 +134,10 @@ impl SequentialJudge {
                 pass_alpha,
                 max_relative: metric.max_relative,
                 max_absolute: metric.max_absolute,
+                effect_prior: match metric.source {
+                    MetricSource::LatencyQuantile(q) => EffectPrior::for_quantile(q),
+                    _ => EffectPrior::default(),
+                },
             }),
             threshold: 1.0 / alpha,
             slow_above_bucket,
@@ -201,7 +217,8 @@ impl Judge for SequentialJudge {
             e_value: self.test.e_value().min(f64::MAX),
             threshold: self.threshold,
             estimate: self.test.ratio_estimate(),
-            interval: detailed.then(|| self.test.ratio_interval()),
+            interval: (detailed && decision != Decision::Continue)
+                .then(|| self.test.ratio_interval()),
             canary_rate: canary.rate(),
             baseline_rate: baseline.rate(),
             canary,

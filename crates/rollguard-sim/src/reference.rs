@@ -33,7 +33,6 @@ use rollguard_core::spec::{MetricSource, MetricSpec, Rollout, Step};
 use rollguard_core::{Decision, Millis};
 use rollguard_stats::Counts;
 use rollguard_stats::LatencyHistogram;
-use rollguard_stats::confidence::rate_bounds;
 use rollguard_stats::reference::{
     ArgoConfig, ArgoJudge, FlaggerConfig, FlaggerJudge, KayentaConfig, KayentaJudge, MetricWindow,
     ReferenceJudge, WaldOracle, WaldOracleConfig,
@@ -233,12 +232,7 @@ impl JudgeFactory for ReferenceJudges {
             if !self.fast_pass {
                 return inner;
             }
-            return Box::new(FastPass {
-                inner,
-                level: pass_alpha / 2.0,
-                max_relative: metric.max_relative,
-                max_absolute: metric.max_absolute,
-            });
+            return Box::new(FastPass { inner });
         }
         Box::new(ReferenceAdapter {
             name: metric.name.clone(),
@@ -318,25 +312,16 @@ impl Judge for ReferenceAdapter {
     }
 }
 
-/// rollguard's own judge with the pass decision computed without the ratio
-/// interval, for speed in simulation only.
+/// rollguard's own judge, kept as the `fast_pass` switch of the benchmark.
 ///
-/// The engine asks every metric for a detailed verdict on every tick of an
-/// analyze step; the detailed verdict also computes the anytime-valid ratio
-/// interval (a grid scan), which is most of a simulation's time. The pass
-/// rule itself is cheap: `U_c ≤ L_b (1 + max_relative) + max_absolute`, both
-/// bounds from [`rollguard_stats::confidence::rate_bounds`] at
-/// `pass_alpha / 2` over the test's totals, and never after a fail
-/// (`CountTest::passed`; a latency metric still learning its threshold has
-/// empty totals and cannot pass). This judge applies that rule to the cheap
-/// verdict and leaves the interval out. A test compares whole simulations
-/// with and without it, so a change of the rule in `rollguard-stats` shows up
-/// there. Replay and the live loop use the plain judge.
+/// It used to re-implement the pass rule to skip the ratio interval on every
+/// tick; the pass rule now carries per-window state (the canary's rate
+/// sequence borrows the baseline's counts, see `rollguard_stats::count_test`)
+/// and the plain judge itself computes the interval only on decisions, so
+/// this wrapper simply delegates. A test compares whole simulations with and
+/// without it.
 struct FastPass {
     inner: Box<dyn Judge>,
-    level: f64,
-    max_relative: f64,
-    max_absolute: f64,
 }
 
 impl Judge for FastPass {
@@ -345,21 +330,7 @@ impl Judge for FastPass {
     }
 
     fn verdict(&self, detailed: bool) -> Verdict {
-        let mut v = self.inner.verdict(false);
-        if !detailed || v.decision == Decision::Fail {
-            return v;
-        }
-        let (c, b) = (v.canary, v.baseline);
-        if c.total == 0 {
-            return v;
-        }
-        let (_, canary_hi) = rate_bounds(c.bad, c.total, self.level);
-        let (baseline_lo, _) = rate_bounds(b.bad, b.total, self.level);
-        let tolerated = baseline_lo * (1.0 + self.max_relative) + self.max_absolute;
-        if canary_hi <= tolerated {
-            v.decision = Decision::Pass;
-        }
-        v
+        self.inner.verdict(detailed)
     }
 
     fn last_window(&self) -> Option<(Counts, Counts)> {

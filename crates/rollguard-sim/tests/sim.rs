@@ -228,7 +228,7 @@ fn fast_pass_check_decides_exactly_as_the_plain_judge() {
     use rollguard_sim::reference::ReferenceJudges;
     use rollguard_sim::simulator::simulate_with;
     let mut regressed = aa(20);
-    regressed.canary = Behaviour::new(0.0075, base().latency);
+    regressed.canary = Behaviour::new(0.01, base().latency);
     regressed.truth = Truth::Regressed;
     for s in [aa(20), regressed] {
         let fast = ReferenceJudges::new(JudgeChoice::Rollguard, &s);

@@ -30,6 +30,23 @@
 //! so the set is an interval, found by bisection. The prior `Beta(0.5, 10)`
 //! puts its mass on the rates canaries see (0.1% to 10%): it is what makes the
 //! bound tight there; it is fixed in advance, so it never affects validity.
+//!
+//! # Single rate with a predictable prior ([`RateSequence`])
+//!
+//! The mixing distribution may also change from window to window as long as
+//! it is chosen before the window's own counts are seen. With `Beta(a_t, b_t)`
+//! fixed given the past, window `t` (`k_t` bad of `n_t`) multiplies
+//! `M(p)` by `B(a_t + k_t, b_t + n_t - k_t) / (B(a_t, b_t) p^k_t (1-p)^(n_t-k_t))`,
+//! which is `∫ (θ/p)^k_t ((1-θ)/(1-p))^(n_t-k_t) dBeta(θ; a_t, b_t)`; for
+//! every fixed `θ` the integrand has conditional expectation 1 under
+//! `Binomial(n_t, p)`, so the product is again a nonnegative martingale under
+//! rate `p` (a product of mixtures with predictable mixing laws) and
+//! Ville's inequality gives the same guarantee. `ln M(p)` is a constant (the
+//! running sum of the `ln B` ratios) minus `k ln p + (n-k) ln(1-p)`, still
+//! convex in `p`. Choosing `Beta(a_0 + k_<t, b_0 + n_<t - k_<t)` (the
+//! posterior so far) telescopes to the fixed-prior bound above exactly; the
+//! count test's canary sequence adds pseudo-counts from the baseline's data
+//! (see [`crate::count_test`]), which is where the rate usually is.
 
 use statrs::function::beta::ln_beta;
 
@@ -40,13 +57,73 @@ pub const RATE_PRIOR_B: f64 = 10.0;
 /// Anytime-valid bounds `(lower, upper)` on a Bernoulli rate after `bad` bad
 /// events in `total` trials, at error level `level` (two-sided).
 pub fn rate_bounds(bad: u64, total: u64, level: f64) -> (f64, f64) {
+    let k = bad.min(total) as f64;
+    let n = total as f64;
+    let mix = ln_beta(RATE_PRIOR_A + k, RATE_PRIOR_B + n - k) - ln_beta(RATE_PRIOR_A, RATE_PRIOR_B);
+    bounds_from_mixture(mix, bad.min(total), total, level)
+}
+
+/// The rate confidence sequence with a mixing `Beta` chosen anew before
+/// each window (see the module docs). O(1) per window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RateSequence {
+    /// `Σ_t ln B(a_t + k_t, b_t + n_t - k_t) - ln B(a_t, b_t)`.
+    log_mix: f64,
+    bad: u64,
+    total: u64,
+}
+
+impl RateSequence {
+    /// Adds one window of `bad` bad events in `total` trials, mixed over
+    /// `Beta(prior.0, prior.1)`, which must not depend on this window's
+    /// counts. Non-positive or non-finite prior parameters fall back to the
+    /// fixed prior `Beta(RATE_PRIOR_A, RATE_PRIOR_B)`.
+    pub fn observe(&mut self, bad: u64, total: u64, prior: (f64, f64)) {
+        let bad = bad.min(total);
+        if total == 0 {
+            return;
+        }
+        let ok = |x: f64| x.is_finite() && x > 0.0;
+        let (a, b) = if ok(prior.0) && ok(prior.1) {
+            prior
+        } else {
+            (RATE_PRIOR_A, RATE_PRIOR_B)
+        };
+        let (k, n) = (bad as f64, total as f64);
+        self.log_mix += ln_beta(a + k, b + n - k) - ln_beta(a, b);
+        self.bad += bad;
+        self.total += total;
+    }
+
+    /// The fixed-prior posterior `Beta(RATE_PRIOR_A + k, RATE_PRIOR_B + n - k)`
+    /// of the windows seen so far (the mixing law that reproduces
+    /// [`rate_bounds`]).
+    pub fn posterior(&self) -> (f64, f64) {
+        (
+            RATE_PRIOR_A + self.bad as f64,
+            RATE_PRIOR_B + (self.total - self.bad) as f64,
+        )
+    }
+
+    /// `(bad, total)` so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (self.bad, self.total)
+    }
+
+    /// Anytime-valid `(lower, upper)` at error level `level` (two-sided).
+    pub fn bounds(&self, level: f64) -> (f64, f64) {
+        bounds_from_mixture(self.log_mix, self.bad, self.total, level)
+    }
+}
+
+/// `{p : mix - k ln p - (n-k) ln(1-p) < ln(1/level)}` by bisection.
+fn bounds_from_mixture(mix: f64, bad: u64, total: u64, level: f64) -> (f64, f64) {
     if total == 0 {
         return (0.0, 1.0);
     }
     let k = bad.min(total) as f64;
     let n = total as f64;
     let threshold = (1.0 / level).ln();
-    let mix = ln_beta(RATE_PRIOR_A + k, RATE_PRIOR_B + n - k) - ln_beta(RATE_PRIOR_A, RATE_PRIOR_B);
     let ln_m = |p: f64| -> f64 {
         let mut v = mix;
         if k > 0.0 {
@@ -212,6 +289,47 @@ mod tests {
         assert_eq!(rate_bounds(0, 0, 0.01), (0.0, 1.0));
         let (l, u) = rate_bounds(50, 50, 0.01);
         assert!(l > 0.5 && u == 1.0, "{l}");
+    }
+
+    #[test]
+    fn posterior_mixing_reproduces_the_fixed_prior_bound() {
+        let mut seq = RateSequence::default();
+        for (k, n) in [(0, 300), (3, 500), (1, 80), (0, 0), (7, 1200)] {
+            let prior = seq.posterior();
+            seq.observe(k, n, prior);
+        }
+        assert_eq!(seq.counts(), (11, 2080));
+        let (l, u) = seq.bounds(0.025);
+        let (l0, u0) = rate_bounds(11, 2080, 0.025);
+        assert!(
+            (l - l0).abs() < 1e-9 && (u - u0).abs() < 1e-9,
+            "{l} {l0} {u} {u0}"
+        );
+    }
+
+    #[test]
+    fn a_well_centred_prior_tightens_the_upper_bound() {
+        // 0.5% errors in 20 windows of 500: prior near 0.5% with 4000
+        // pseudo-requests vs the fixed Beta(0.5, 10).
+        let mut informed = RateSequence::default();
+        let mut fixed = RateSequence::default();
+        for _ in 0..20 {
+            let (a, b) = informed.posterior();
+            informed.observe(2, 500, (a + 20.0, b + 3980.0));
+            let p = fixed.posterior();
+            fixed.observe(2, 500, p);
+        }
+        let (_, u_inf) = informed.bounds(0.025);
+        let (_, u_fix) = fixed.bounds(0.025);
+        assert!(u_inf < u_fix && u_inf > 0.004, "{u_inf} {u_fix}");
+        // A bad prior is only conservative-side noise: the bounds still cover.
+        let mut off = RateSequence::default();
+        for _ in 0..20 {
+            let (a, b) = off.posterior();
+            off.observe(2, 500, (a + 500.0, b + 500.0));
+        }
+        let (l, u) = off.bounds(0.025);
+        assert!(l < 0.004 && u > 0.004, "{l} {u}");
     }
 
     #[test]

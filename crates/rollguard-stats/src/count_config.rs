@@ -17,6 +17,65 @@ pub struct CountTestConfig {
     pub max_relative: f64,
     /// Tolerated absolute increase of the bad rate (0.001 = 0.1 points).
     pub max_absolute: f64,
+    /// Where the fail mixture puts its weight (fixed before any data).
+    #[serde(default)]
+    pub effect_prior: EffectPrior,
+}
+
+/// Shape of the fail mixture's prior over rate ratios `r > 1` (see
+/// [`crate::ratio_grid`]): a normal in `ln r` centred on `ln center_ratio`
+/// with standard deviation `spread`, truncated to `r > 1`, holding
+/// `1 - floor` of the mass; `floor` is spread evenly over every grid ratio
+/// above 1. It must be chosen from the spec, never from observed counts:
+/// only a fixed prior keeps the mixture an e-process.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EffectPrior {
+    /// Ratio the prior is centred on, > 1.
+    pub center_ratio: f64,
+    /// Standard deviation in `ln r`, > 0.
+    pub spread: f64,
+    /// Mass spread evenly over all ratios above 1, in (0, 1).
+    pub floor: f64,
+}
+
+impl Default for EffectPrior {
+    /// Error metrics: regressions of 1.5× to 10× hold most of the mass.
+    fn default() -> Self {
+        Self {
+            center_ratio: 3.0,
+            spread: 0.8,
+            floor: 0.05,
+        }
+    }
+}
+
+impl EffectPrior {
+    /// The prior for an exceedance metric whose baseline rate is about
+    /// `1 - q` (requests slower than the baseline's `q`-quantile): the ratio
+    /// cannot exceed `m = 1 / (1 - q)`, so the prior is centred on
+    /// `m^(1/4)` (1.19 at the median, 3.2 at p99, never below 1.15) with
+    /// spread `max(0.25, ln(m) / 6)` in `ln r`.
+    pub fn for_quantile(q: f64) -> Self {
+        if !(q > 0.0 && q < 1.0) {
+            return Self::default();
+        }
+        let ln_m = -(-q).ln_1p();
+        Self {
+            center_ratio: (0.25 * ln_m).exp().max(1.15),
+            spread: (ln_m / 6.0).max(0.25),
+            floor: 0.05,
+        }
+    }
+
+    fn is_valid(&self) -> bool {
+        self.center_ratio.is_finite()
+            && self.center_ratio > 1.0
+            && self.spread.is_finite()
+            && self.spread > 0.0
+            && self.floor > 0.0
+            && self.floor < 1.0
+    }
 }
 
 impl Default for CountTestConfig {
@@ -26,6 +85,7 @@ impl Default for CountTestConfig {
             pass_alpha: 0.05,
             max_relative: 0.5,
             max_absolute: 0.001,
+            effect_prior: EffectPrior::default(),
         }
     }
 }
@@ -37,6 +97,10 @@ pub enum CountTestConfigError {
     Probability { field: &'static str, value: f64 },
     #[error("count test `{field}` must be finite and ≥ 0, got {value}")]
     Margin { field: &'static str, value: f64 },
+    #[error(
+        "count test `effect_prior` needs center_ratio > 1, spread > 0 and floor in (0, 1), got {0:?}"
+    )]
+    EffectPrior(EffectPrior),
 }
 
 impl CountTestConfig {
@@ -55,6 +119,9 @@ impl CountTestConfig {
                 return Err(CountTestConfigError::Margin { field, value });
             }
         }
+        if !self.effect_prior.is_valid() {
+            return Err(CountTestConfigError::EffectPrior(self.effect_prior));
+        }
         Ok(())
     }
 
@@ -69,6 +136,11 @@ impl CountTestConfig {
             pass_alpha: prob(self.pass_alpha, d.pass_alpha),
             max_relative: margin(self.max_relative),
             max_absolute: margin(self.max_absolute),
+            effect_prior: if self.effect_prior.is_valid() {
+                self.effect_prior
+            } else {
+                d.effect_prior
+            },
         }
     }
 }

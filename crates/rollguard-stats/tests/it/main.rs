@@ -3,6 +3,7 @@
 //! worked sequences for the reference judges.
 
 mod judges;
+mod priors;
 mod properties;
 mod sim;
 mod simulation;

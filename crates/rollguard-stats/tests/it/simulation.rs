@@ -15,6 +15,7 @@ fn config() -> CountTestConfig {
         pass_alpha: 0.05,
         max_relative: 0.5,
         max_absolute: 0.001,
+        ..CountTestConfig::default()
     }
 }
 
