@@ -228,7 +228,8 @@ fn run(rollout: &Rollout, rows: &[TraceRow], file: &str, seed: u64) -> ReplayRep
     let t_end = rows.last().map_or(0, |r| r.t_ms) - t0;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut timeline = Vec::new();
-    let (mut st, fx) = engine.start(0, &mut AllowAll);
+    let (st, fx) = engine.start(0, &mut AllowAll);
+    let (mut st, fx) = crate::simulator::answer_hooks(&engine, st, fx, 0);
     let mut weight = 0.0;
     let mut note = |fx: &[Effect], weight: &mut f64| {
         for e in fx {
@@ -279,6 +280,7 @@ fn run(rollout: &Rollout, rows: &[TraceRow], file: &str, seed: u64) -> ReplayRep
         }
         let obs = Observation::from_versions(rollout, start, end, &b, &c);
         let (next, fx) = engine.step(st, Input::Observe(obs), end, &mut AllowAll);
+        let (next, fx) = crate::simulator::answer_hooks(&engine, next, fx, end);
         st = next;
         windows += 1;
         note(&fx, &mut weight);

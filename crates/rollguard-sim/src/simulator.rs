@@ -163,6 +163,44 @@ fn apply(effects: &[Effect], weight: &mut f64) {
     }
 }
 
+/// Hooks are not run in simulation or replay: each requested stage is
+/// answered at once as passed, so a rollout with pre-hooks does not hold.
+pub fn answer_hooks(
+    engine: &Engine,
+    mut st: RolloutState,
+    fx: Vec<Effect>,
+    now: Millis,
+) -> (RolloutState, Vec<Effect>) {
+    let mut all = Vec::new();
+    let mut pending = fx;
+    // Bounded: each stage is answered once per step.
+    for _ in 0..16 {
+        let hooks: Vec<_> = pending
+            .iter()
+            .filter_map(|e| match e {
+                Effect::RunHook { stage, step_index } => Some((*stage, *step_index)),
+                _ => None,
+            })
+            .collect();
+        all.append(&mut pending);
+        if hooks.is_empty() || st.is_done() {
+            break;
+        }
+        for (stage, step_index) in hooks {
+            let result = rollguard_core::engine::HookResult {
+                stage,
+                step_index,
+                ok: true,
+                detail: "hooks are not run in simulation".into(),
+            };
+            let (next, fx) = engine.step(st, Input::HookResult(result), now, &mut AllowAll);
+            st = next;
+            pending.extend(fx);
+        }
+    }
+    (st, all)
+}
+
 /// One rollout on the virtual clock.
 pub fn run_one(engine: &Engine, scenario: &Scenario, run: usize, seed: u64) -> RunResult {
     let rollout = &engine.rollout;
@@ -170,7 +208,8 @@ pub fn run_one(engine: &Engine, scenario: &Scenario, run: usize, seed: u64) -> R
     let mut rng = StdRng::seed_from_u64(seed);
     let mut traffic = Traffic::new(scenario);
     let regression = scenario.regression_start();
-    let (mut st, fx) = engine.start(0, &mut AllowAll);
+    let (st, fx) = engine.start(0, &mut AllowAll);
+    let (mut st, fx) = answer_hooks(engine, st, fx, 0);
     let mut weight = 0.0;
     apply(&fx, &mut weight);
     let mut b = VersionWindow::default();
@@ -202,6 +241,7 @@ pub fn run_one(engine: &Engine, scenario: &Scenario, run: usize, seed: u64) -> R
             Observation::from_versions(rollout, start, end, &b, &c)
         };
         let (next, fx) = engine.step(st, Input::Observe(obs), end, &mut AllowAll);
+        let (next, fx) = answer_hooks(engine, next, fx, end);
         st = next;
         apply(&fx, &mut weight);
         start = end;
