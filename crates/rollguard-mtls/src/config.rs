@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 
 use crate::TlsError;
@@ -76,10 +76,27 @@ fn roots(ca: &Path) -> Result<RootCertStore, TlsError> {
     Ok(store)
 }
 
-/// A server config requiring a client certificate signed by `files.ca`;
-/// ALPN h2 and http/1.1.
+/// The revocation lists in `crl.pem` next to the CA file (none when absent).
+fn crls(ca: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
+    let path = ca.with_file_name("crl.pem");
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(TlsError::Read { path, source }),
+    };
+    CertificateRevocationListDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::BadPem {
+            path,
+            detail: e.to_string(),
+        })
+}
+
+/// A server config requiring a client certificate signed by `files.ca` and
+/// not revoked by `crl.pem` beside it; ALPN h2 and http/1.1.
 pub fn server_config(files: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let verifier = WebPkiClientVerifier::builder(Arc::new(roots(&files.ca)?))
+        .with_crls(crls(&files.ca)?)
         .build()
         .map_err(|e| TlsError::Verifier(e.to_string()))?;
     let mut cfg = rustls::ServerConfig::builder()

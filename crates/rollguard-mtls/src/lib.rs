@@ -6,6 +6,7 @@
 //!   `rollguard:service:NAME`, its role a SAN URI `rollguard:role:ROLE`.
 //! - [`config`]: rustls server configs that require a client certificate
 //!   signed by the CA, and client configs that present one.
+//! - [`revoke`]: a CRL (`crl.pem`) the server loads next to the CA.
 //! - [`identity`]: the [`PeerIdentity`] read from a verified peer
 //!   certificate; `agent:NAME` is its policy principal.
 //!
@@ -16,11 +17,13 @@ pub mod config;
 mod error;
 pub mod identity;
 pub mod issue;
+pub mod revoke;
 
 pub use config::{TlsFiles, client_config, load_certs, load_key, server_config};
 pub use error::TlsError;
 pub use identity::{PeerIdentity, describe_tls_error};
 pub use issue::{IssueOptions, IssuedFiles, init_ca, issue};
+pub use revoke::revoke;
 
 /// Installs `ring` as the process-wide rustls provider; a second call is a no-op.
 pub fn install_crypto_provider() {

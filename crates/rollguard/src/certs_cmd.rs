@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use rollguard_mtls::{IssueOptions, init_ca, issue};
+use rollguard_mtls::{IssueOptions, init_ca, issue, revoke};
 
 use crate::exit::{self, Failure};
 
@@ -41,6 +41,13 @@ pub enum CertsCmd {
         /// Validity in days.
         #[arg(long, default_value_t = 365)]
         days: i64,
+    },
+    /// Revoke NAME.pem: re-issues DIR/crl.pem (controllers load it at start).
+    Revoke {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -78,6 +85,15 @@ pub fn certs(a: CertsArgs) -> Result<u8, Failure> {
                 opts.roles,
                 opts.services,
                 days
+            );
+        }
+        CertsCmd::Revoke { dir, name } => {
+            let crl = revoke(&dir, &name)
+                .with_context(|| format!("revoking {name} in {}", dir.display()))
+                .map_err(Failure::other)?;
+            println!(
+                "revoked {name}; restart controllers to load {}",
+                crl.display()
             );
         }
     }

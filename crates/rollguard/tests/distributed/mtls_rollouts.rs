@@ -12,11 +12,24 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 async fn rollouts(op: &reqwest::Client, url: &str) -> Option<Vec<Value>> {
-    let r = op.get(format!("{url}/v1/rollouts")).send().await.ok()?;
+    let r = match op.get(format!("{url}/v1/rollouts")).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("GET /v1/rollouts: {e}");
+            return None;
+        }
+    };
     if !r.status().is_success() {
+        eprintln!("GET /v1/rollouts: {}", r.status());
         return None;
     }
-    r.json().await.ok()
+    match r.json().await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("GET /v1/rollouts: {e}");
+            None
+        }
+    }
 }
 
 fn state_of<'a>(list: &'a [Value], name: &str) -> Option<&'a Value> {
@@ -109,12 +122,21 @@ async fn controller_and_two_agents_run_rollouts_over_mtls() {
             .await
             .is_err()
     );
+    let revoked = client(&certs.files("revoked-agent"));
+    assert!(
+        revoked
+            .get(format!("{url}/v1/leader"))
+            .send()
+            .await
+            .is_err()
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let log = ctl.log_text();
         if log.contains("presented no certificate")
             && log.contains("has expired")
-            && log.contains("foreign")
+            && log.contains("is foreign")
+            && log.contains("is revoked")
         {
             break;
         }
@@ -124,6 +146,32 @@ async fn controller_and_two_agents_run_rollouts_over_mtls() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+
+    // Only an operator certificate submits rollouts; a malformed spec is a 400.
+    let as_agent = client(&certs.files("agent-a"));
+    let yaml = rollout_yaml("rollout-c", "svc-c", "dev", &wa, "3s");
+    let r = as_agent
+        .post(format!("{url}/v1/rollouts"))
+        .body(yaml.clone())
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403);
+    let r = op
+        .post(format!("{url}/v1/rollouts"))
+        .body("kind: Nonsense")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    let r = op
+        .post(format!("{url}/v1/rollouts"))
+        .body(yaml)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    // No agent may drive svc-c: it stays queued.
 
     let data_a = dir.join("agent-a");
     let data_b = dir.join("agent-b");
@@ -152,14 +200,22 @@ async fn controller_and_two_agents_run_rollouts_over_mtls() {
     );
 
     // Each rollout goes to the agent whose certificate lists its service.
-    let list = wait_for("both mandates granted", Duration::from_secs(60), || async {
-        rollouts(&op, &url)
-            .await
-            .filter(|l| l.iter().all(|r| r["state"] != "queued"))
-    })
+    let list = wait_logged(
+        "both mandates granted",
+        Duration::from_secs(60),
+        &[&ctl, &agent_a, &agent_b],
+        || async {
+            rollouts(&op, &url).await.filter(|l| {
+                ["rollout-a", "rollout-b"]
+                    .iter()
+                    .all(|n| state_of(l, n).is_some_and(|r| r["state"] != "queued"))
+            })
+        },
+    )
     .await;
     assert_eq!(state_of(&list, "rollout-a").expect("a")["agent"], "agent-a");
     assert_eq!(state_of(&list, "rollout-b").expect("b")["agent"], "agent-b");
+    assert_eq!(state_of(&list, "rollout-c").expect("c")["state"], "queued");
 
     // agent-a (svc-a only) cannot act on svc-b's rollout.
     let as_a = client(&certs.files("agent-a"));
@@ -200,9 +256,11 @@ async fn controller_and_two_agents_run_rollouts_over_mtls() {
         "both rollouts to finish",
         Duration::from_secs(180),
         || async {
-            rollouts(&op, &url)
-                .await
-                .filter(|l| l.iter().all(|r| r["state"] == "finished"))
+            rollouts(&op, &url).await.filter(|l| {
+                ["rollout-a", "rollout-b"]
+                    .iter()
+                    .all(|n| state_of(l, n).is_some_and(|r| r["state"] == "finished"))
+            })
         },
     )
     .await;

@@ -76,6 +76,17 @@ impl Certs {
         run(&[
             "certs", "issue", "--dir", d, "--name", "operator", "--roles", "operator",
         ]);
+        run(&[
+            "certs",
+            "issue",
+            "--dir",
+            d,
+            "--name",
+            "revoked-agent",
+            "--services",
+            "svc-a",
+        ]);
+        run(&["certs", "revoke", "--dir", d, "--name", "revoked-agent"]);
         Certs { dir }
     }
 
@@ -316,7 +327,16 @@ pub fn client(files: &TlsFiles) -> reqwest::Client {
 }
 
 /// Polls `f` every 200 ms until it returns `Some`, or panics after `timeout`.
-pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+pub async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    wait_logged(what, timeout, &[], f).await
+}
+
+/// [`wait_for`], showing the processes' logs on timeout.
+pub async fn wait_logged<T, F, Fut>(what: &str, timeout: Duration, procs: &[&Proc], mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -328,7 +348,8 @@ where
         }
         assert!(
             Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
+            "timed out after {timeout:?} waiting for {what}\n{}",
+            logs(procs)
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
