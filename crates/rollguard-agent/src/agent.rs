@@ -89,7 +89,11 @@ struct Agent {
     wake: Arc<Notify>,
     policy: Option<Policy>,
     running: HashMap<String, RunningRollout>,
+    skew_warned: bool,
 }
+
+/// Controller clock offsets above this are logged (leases are unaffected).
+const SKEW_NOTICE_MS: i64 = 5_000;
 
 /// Runs the agent until `shutdown` resolves; then aborts its running
 /// rollouts (taking canaries out of traffic) and ships what it can.
@@ -167,6 +171,7 @@ pub async fn run_agent(
         wake,
         policy,
         running: HashMap::new(),
+        skew_warned: false,
     };
     let mut ticker = tokio::time::interval(opts.heartbeat);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -228,6 +233,17 @@ impl Agent {
     async fn heartbeat(&mut self) -> Result<(), ClientError> {
         let sent = Instant::now();
         let reply: HeartbeatReply = self.client.post("/v1/heartbeat", &self.report()).await?;
+        if let Some(m) = reply.mandates.first() {
+            let offset =
+                crate::lease::controller_clock_offset_ms(m, rollguard_runtime::now_ms() as i64);
+            if offset.abs() > SKEW_NOTICE_MS && !self.skew_warned {
+                tracing::warn!(
+                    offset_ms = offset,
+                    "the controller's clock differs from this agent's; leases are durations on this agent's monotonic clock and are unaffected, but ledger timestamps from the two differ"
+                );
+                self.skew_warned = true;
+            }
+        }
         for m in reply.mandates {
             self.on_mandate(m, sent).await;
         }

@@ -11,6 +11,8 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rollguard_controller::protocol::Mandate;
+
 #[derive(Debug, Default)]
 pub struct Lease {
     until: Mutex<Option<Instant>>,
@@ -22,6 +24,13 @@ impl Lease {
         Lease {
             until: Mutex::new(Some(sent + len)),
         }
+    }
+
+    /// The lease `m` grants, counted from `sent`, the moment the agent sent
+    /// the heartbeat the mandate answers. `m.lease_expires_at_ms` (the
+    /// controller's wall clock) is deliberately not used.
+    pub fn from_mandate(m: &Mandate, sent: Instant) -> Self {
+        Lease::new(sent, Duration::from_millis(m.lease_ms))
     }
 
     /// Extends the lease to `sent + len` (never shortens it: replies may
@@ -52,9 +61,47 @@ impl Lease {
     }
 }
 
+/// How far the controller's wall clock is ahead of this agent's (negative:
+/// behind), estimated from a mandate received at `agent_now_ms`; within a
+/// round trip. For logs only.
+pub fn controller_clock_offset_ms(m: &Mandate, agent_now_ms: i64) -> i64 {
+    m.lease_expires_at_ms - m.lease_ms as i64 - agent_now_ms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mandate(lease_expires_at_ms: i64) -> Mandate {
+        Mandate {
+            rollout: "r".into(),
+            service: "s".into(),
+            spec_yaml: String::new(),
+            spec_hash: String::new(),
+            lease_ms: 3_000,
+            lease_expires_at_ms,
+            policy_bundle: None,
+        }
+    }
+
+    #[test]
+    fn controller_clock_skew_of_minutes_does_not_change_the_lease() {
+        let agent_now_ms = 1_800_000_000_000;
+        let sent = Instant::now();
+        for skew_ms in [-600_000i64, 0, 600_000, 86_400_000] {
+            let m = mandate(agent_now_ms + skew_ms + 3_000);
+            assert_eq!(controller_clock_offset_ms(&m, agent_now_ms), skew_ms);
+            let lease = Lease::from_mandate(&m, sent);
+            assert!(
+                lease.valid_at(sent + Duration::from_millis(2_999)),
+                "skew {skew_ms}"
+            );
+            assert!(
+                !lease.valid_at(sent + Duration::from_millis(3_000)),
+                "skew {skew_ms}"
+            );
+        }
+    }
 
     #[test]
     fn expires_and_renews_without_shortening() {

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use rollguard_controller::protocol::Mandate;
 use rollguard_core::{Command, Gate, Rollout, Status};
@@ -130,7 +130,7 @@ pub async fn start(
     wake: Arc<Notify>,
 ) -> Result<RunningRollout, StartError> {
     let rollout = Arc::new(rollout);
-    let lease = Arc::new(Lease::new(sent, Duration::from_millis(m.lease_ms)));
+    let lease = Arc::new(Lease::from_mandate(m, sent));
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let (status_tx, status_rx) = watch::channel(initial_status(&rollout));
     let mut opts = RunOptions::new(Some(buffer));
