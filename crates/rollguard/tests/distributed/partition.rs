@@ -2,7 +2,9 @@
 //! proxy on the agent's only path): the agent keeps judging within its
 //! mandate; once the lease has expired it does not raise the canary's weight;
 //! when the canary goes bad it rolls back on its own; when the link heals,
-//! its buffered events reach the global ledger, once each, in order.
+//! its buffered events reach the global ledger, once each, in order. If the
+//! link heals before anything goes wrong, the renewed lease lets the held
+//! rollout continue to promotion.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -19,8 +21,20 @@ fn max_weight(events: &[rollguard_ledger::Event]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn partitioned_agent_holds_rolls_back_and_ships_once_healed() {
+/// An agent whose only path to the controller is cut, held by its expired
+/// mandate: the first analysis (10 s) outlasts the lease (3 s), so raising
+/// the weight to 50% has just been denied.
+struct Held {
+    _tmp: tempfile::TempDir,
+    ctl: Proc,
+    agent: Proc,
+    proxy: FaultProxy,
+    w: Workload,
+    buffer: Ledger,
+    ledger_path: std::path::PathBuf,
+}
+
+async fn partitioned_until_denied() -> Held {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
     let certs = Certs::make(dir);
@@ -97,6 +111,36 @@ async fn partitioned_agent_holds_rolls_back_and_ships_once_healed() {
         "denied before the lease could expire"
     );
 
+    Held {
+        _tmp: tmp,
+        ctl,
+        agent,
+        proxy,
+        w,
+        buffer,
+        ledger_path,
+    }
+}
+
+fn shipped_keys(events: Vec<rollguard_ledger::Event>) -> Vec<String> {
+    events
+        .into_iter()
+        .filter_map(|e| e.idempotency_key)
+        .filter(|k| !k.contains("/mandate/") && !k.contains("/submitted/"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn partitioned_agent_holds_rolls_back_and_ships_once_healed() {
+    let Held {
+        _tmp,
+        ctl,
+        agent,
+        proxy,
+        w,
+        buffer,
+        ledger_path,
+    } = partitioned_until_denied().await;
     // The canary goes bad while the agent is still cut off: it rolls back by itself.
     w.break_canary();
     let bad_at = Instant::now();
@@ -142,28 +186,48 @@ async fn partitioned_agent_holds_rolls_back_and_ships_once_healed() {
         "buffered events to reach the controller",
         Duration::from_secs(60),
         || async {
-            let keys: Vec<String> = events_of(&global, "rollout-p")
-                .await
-                .into_iter()
-                .filter_map(|e| e.idempotency_key)
-                .filter(|k| !k.contains("/mandate/") && !k.contains("/submitted/"))
-                .collect();
+            let keys = shipped_keys(events_of(&global, "rollout-p").await);
             (keys.len() >= buffered.len()).then_some(())
         },
     )
     .await;
-    let keys: Vec<String> = events_of(&global, "rollout-p")
-        .await
-        .into_iter()
-        .filter_map(|e| e.idempotency_key)
-        .filter(|k| !k.contains("/mandate/") && !k.contains("/submitted/"))
-        .collect();
+    let keys = shipped_keys(events_of(&global, "rollout-p").await);
     assert_eq!(
         keys[..buffered.len()],
         buffered[..],
         "\n{}",
         logs(&[&ctl, &agent])
     );
+    assert!(global.verify().await.expect("verify").ok);
+    assert_no_duplicates(&global).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn healed_partition_renews_the_lease_and_the_rollout_continues() {
+    let held = partitioned_until_denied().await;
+    let global = Ledger::open(held.ledger_path.to_str().expect("utf-8"))
+        .await
+        .expect("global ledger");
+    held.proxy.heal();
+    let done = wait_logged(
+        "the held rollout to finish after the link heals",
+        Duration::from_secs(120),
+        &[&held.ctl, &held.agent],
+        || async {
+            events_of(&global, "rollout-p")
+                .await
+                .into_iter()
+                .find(|e| matches!(e.kind.as_str(), "promoted" | "rolled_back" | "aborted"))
+        },
+    )
+    .await;
+    assert_eq!(done.kind, "promoted", "{}", done.rationale);
+    let local = events_of(&held.buffer, "rollout-p").await;
+    let resumed = local
+        .iter()
+        .find(|e| e.kind == "resumed")
+        .expect("a resumed event once the mandate was renewed");
+    assert!(resumed.actor.starts_with("agent:"), "{}", resumed.actor);
     assert!(global.verify().await.expect("verify").ok);
     assert_no_duplicates(&global).await;
 }
