@@ -16,7 +16,7 @@ use crate::exit::{self, Failure};
 #[derive(Args)]
 pub struct LedgerBenchArgs {
     /// Events appended per concurrency level.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 10_000)]
     pub appends: u64,
     /// Concurrent appenders (comma separated levels).
     #[arg(long, value_delimiter = ',', default_values_t = [1usize, 16, 256])]

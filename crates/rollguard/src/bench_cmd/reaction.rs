@@ -123,7 +123,10 @@ fn healthy(error_rate: f64) -> ServiceBehavior {
         .with_latency(LatencyModel::lognormal(20.0, 0.35))
 }
 
-async fn trial(a: &ReactionArgs, error_rate: f64) -> Result<Trial, Failure> {
+/// `phase` (0..1 of a tick) shifts the fault against the loop's tick, so the
+/// trials of one row together see the fault land early, mid and late in a
+/// telemetry window instead of always at the same point.
+async fn trial(a: &ReactionArgs, error_rate: f64, phase: f64) -> Result<Trial, Failure> {
     let ok = healthy(a.baseline_error_rate);
     let baseline = DemoService::start("baseline v1", ok)
         .await
@@ -175,7 +178,7 @@ async fn trial(a: &ReactionArgs, error_rate: f64) -> Result<Trial, Failure> {
     .await
     .context("the canary never reached its weight")?
     .context("the rollout ended before the canary reached its weight")?;
-    tokio::time::sleep(Duration::from_secs_f64(a.warmup)).await;
+    tokio::time::sleep(Duration::from_secs_f64(a.warmup.max(0.0) + phase)).await;
 
     let result = if weights.borrow().0 == 0.0 {
         Trial {
@@ -233,8 +236,10 @@ pub async fn run(a: &ReactionArgs, text: bool) -> Result<ReactionReport, Failure
             )));
         }
         let mut trials = Vec::new();
-        for i in 0..a.repeats.max(1) {
-            let t = trial(a, rate).await?;
+        let repeats = a.repeats.max(1);
+        for i in 0..repeats {
+            let phase = (i as f64 + 0.5) / repeats as f64;
+            let t = trial(a, rate, phase).await?;
             if text {
                 eprintln!(
                     "  {:.0}% errors, trial {}: {} ({}; {} failing canary requests)",
@@ -279,7 +284,7 @@ pub async fn run(a: &ReactionArgs, text: bool) -> Result<ReactionReport, Failure
 /// The figures as a markdown table.
 pub fn table(r: &ReactionReport) -> String {
     let mut out = format!(
-        "Reaction: {} rps total, canary at {}%, baseline {:.1}% errors, {} s healthy warm-up, default 1 s tick; \
+        "Reaction: {} rps total, canary at {}%, baseline {:.1}% errors, {} s healthy warm-up (plus a phase offset spread over the 1 s tick); \
          time from the canary starting to fail to its weight at 0.\n\n\
          | canary errors | target | mean | max | taken out | failing canary requests (mean) |\n\
          |---|---|---|---|---|---|\n",
