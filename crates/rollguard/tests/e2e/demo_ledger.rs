@@ -18,7 +18,7 @@ async fn demo_healthy_canary_is_promoted() {
         &ledger,
         &["demo", "--canary", "healthy", "--output", "json"],
     ))
-    .finish()
+    .finish_within(crate::support::PROMOTION_DEADLINE)
     .await;
     assert_eq!(done.code, Some(0), "{}", done.describe());
     let s = done.json();

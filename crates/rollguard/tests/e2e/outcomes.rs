@@ -7,11 +7,20 @@ use rollguard_testbed::{LatencyModel, ServiceBehavior};
 use crate::support::{Bed, RolloutSpec, baseline_behavior, ledger_events, load, weights_set};
 
 async fn run_to_end(bed: &Bed, spec: &RolloutSpec, rps: f64) -> crate::support::Finished {
+    run_to_end_within(bed, spec, rps, crate::support::DEADLINE).await
+}
+
+async fn run_to_end_within(
+    bed: &Bed,
+    spec: &RolloutSpec,
+    rps: f64,
+    limit: std::time::Duration,
+) -> crate::support::Finished {
     let file = bed.rollout(spec);
     let rg = bed.rollguard(&["run", "-f", &file.display().to_string(), "--output", "json"]);
     let addr = rg.proxy_addr().await;
     let traffic = load(addr, rps);
-    let done = rg.finish().await;
+    let done = rg.finish_within(limit).await;
     traffic.stop();
     done
 }
@@ -26,7 +35,7 @@ async fn healthy_canary_is_promoted() {
             "analyze: {minDuration: 3s, maxDuration: 50s}",
         ],
     );
-    let done = run_to_end(&bed, &spec, 300.0).await;
+    let done = run_to_end_within(&bed, &spec, 300.0, crate::support::PROMOTION_DEADLINE).await;
     assert_eq!(done.code, Some(0), "{}", done.describe());
     let s = done.json();
     assert_eq!(s["outcome"], "promoted", "{}", done.describe());

@@ -23,6 +23,10 @@ use tokio::task::JoinHandle;
 /// Longest any single wait may take before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(55);
 
+/// For promotions, whose length depends on the traffic a loaded machine
+/// manages to send (they take about 30 s on an idle one).
+pub const PROMOTION_DEADLINE: Duration = Duration::from_secs(120);
+
 /// The baseline every test uses: 0.2% errors, ~10 ms median.
 pub fn baseline_behavior() -> ServiceBehavior {
     ServiceBehavior::healthy()
@@ -322,13 +326,19 @@ impl Rg {
         let _ = self.child.wait().await;
     }
 
-    pub async fn finish(mut self) -> Finished {
-        let status = match tokio::time::timeout(DEADLINE, self.child.wait()).await {
+    pub async fn finish(self) -> Finished {
+        self.finish_within(DEADLINE).await
+    }
+
+    /// Waits for the exit at most `limit` (for runs whose length depends on
+    /// how much traffic a loaded machine gets through, e.g. promotions).
+    pub async fn finish_within(mut self, limit: Duration) -> Finished {
+        let status = match tokio::time::timeout(limit, self.child.wait()).await {
             Ok(s) => s.expect("wait for rollguard"),
             Err(_) => {
                 let _ = self.child.start_kill();
                 panic!(
-                    "rollguard did not exit within {DEADLINE:?}:\n{}",
+                    "rollguard did not exit within {limit:?}:\n{}",
                     self.output_so_far()
                 );
             }
