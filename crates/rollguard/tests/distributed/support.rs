@@ -99,8 +99,8 @@ impl Certs {
         let mut o = IssueOptions::new(name, 1);
         o.roles = vec!["agent".into()];
         o.services = vec!["svc-a".into()];
-        o.not_before = o.not_before - time_days(3);
-        o.not_after = o.not_after - time_days(2);
+        o.not_before -= time_days(3);
+        o.not_after -= time_days(2);
         rollguard_mtls::issue(&self.dir, &o).expect("issue expired cert");
         self.files(name)
     }
@@ -391,4 +391,14 @@ pub fn logs(procs: &[&Proc]) -> String {
         .map(|p| format!("----- {} -----\n{}", p.name, p.log_text()))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Opens a ledger another process is creating (retries while it is locked).
+pub async fn open_ledger(location: &str) -> Ledger {
+    wait_for(
+        &format!("the ledger {location} to open"),
+        Duration::from_secs(30),
+        || async { Ledger::open(location).await.ok() },
+    )
+    .await
 }
