@@ -12,7 +12,7 @@ use rollguard_testbed::{
 
 use crate::cli::{CanaryKind, DemoArgs, Output};
 use crate::exit::{self, Failure};
-use crate::run::{execute, open_ledger};
+use crate::run::{execute, open_ledger, run_options};
 
 const TEMPLATE: &str = include_str!("demo.yaml");
 
@@ -81,17 +81,8 @@ pub async fn demo(a: DemoArgs, ledger: Option<String>) -> Result<u8, Failure> {
             std::future::pending::<()>().await;
         }
     });
-    let summary = execute(
-        Arc::new(rollout),
-        Some(ledger),
-        a.output,
-        false,
-        true,
-        None,
-        stop,
-        Some(on_ready),
-    )
-    .await?;
+    let opts = run_options(Some(ledger), false, true, None);
+    let summary = execute(Arc::new(rollout), opts, a.output, stop, Some(on_ready)).await?;
     let handle = load.lock().ok().and_then(|mut s| s.take());
     if let Some(h) = handle {
         h.stop();

@@ -94,39 +94,36 @@ pub async fn run(a: RunArgs, ledger: Option<String>) -> Result<u8, Failure> {
         Some(open_ledger(ledger).await?)
     };
     let notifier = a.notify.notifier().map_err(Failure::invalid)?;
-    let summary = execute(
-        Arc::new(rollout),
-        ledger,
-        a.output,
-        !a.fresh,
-        false,
-        notifier,
-        ctrl_c(),
-        None,
-    )
-    .await?;
+    let opts = run_options(ledger, !a.fresh, false, notifier);
+    let summary = execute(Arc::new(rollout), opts, a.output, ctrl_c(), None).await?;
     Ok(exit::for_outcome(summary.outcome))
+}
+
+/// Run options as `run` and `demo` set them; the operator is the local user.
+pub fn run_options(
+    ledger: Option<rollguard_ledger::Ledger>,
+    resume: bool,
+    exit_when_waiting: bool,
+    notifier: Option<Arc<dyn rollguard_core::ports::Notifier>>,
+) -> RunOptions {
+    let mut opts = RunOptions::new(ledger);
+    opts.operator = std::env::var("USER")
+        .map(|u| format!("user:{u}"))
+        .unwrap_or_else(|_| "operator".into());
+    opts.resume = resume;
+    opts.exit_when_waiting = exit_when_waiting;
+    opts.notifier = notifier;
+    opts
 }
 
 /// The one code path of `run` and `demo`.
 pub async fn execute(
     rollout: Arc<Rollout>,
-    ledger: Option<rollguard_ledger::Ledger>,
+    opts: RunOptions,
     output: Output,
-    resume: bool,
-    exit_when_waiting: bool,
-    notifier: Option<std::sync::Arc<dyn rollguard_core::ports::Notifier>>,
     stop: StopSignal,
     on_ready: Option<Box<dyn FnOnce(std::net::SocketAddr) + Send>>,
 ) -> Result<RunSummary, Failure> {
-    let operator = std::env::var("USER")
-        .map(|u| format!("user:{u}"))
-        .unwrap_or_else(|_| "operator".into());
-    let mut opts = RunOptions::new(ledger);
-    opts.operator = operator;
-    opts.resume = resume;
-    opts.exit_when_waiting = exit_when_waiting;
-    opts.notifier = notifier;
     let live = LiveRollout::prepare(rollout.clone(), opts)
         .await
         .map_err(|e| match e {
