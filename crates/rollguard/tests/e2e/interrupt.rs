@@ -145,6 +145,22 @@ async fn kill9_then_restart_resumes_at_the_same_step_with_the_same_timers() {
         "the pause timer restarted: it ended {} ms after the restart",
         fifty.time_ms - restarted_at
     );
+    // The evidence gathered before the crash is kept: the judged canary
+    // requests only grow across the restart (a reset would start again near 0).
+    let judged: Vec<(i64, u64)> = events
+        .iter()
+        .filter(|e| e.kind == "observed")
+        .filter_map(|e| Some((e.time_ms, e.canary_judged()?)))
+        .collect();
+    let before_crash = judged.iter().filter(|(t, _)| *t < killed_at).count();
+    assert!(
+        before_crash > 0 && before_crash < judged.len(),
+        "{judged:?}"
+    );
+    assert!(
+        judged.windows(2).all(|w| w[0].1 <= w[1].1),
+        "evidence was lost across the restart: {judged:?}"
+    );
     // Events after the restart continue the same run's steps.
     let after: Vec<&Ev> = events
         .iter()

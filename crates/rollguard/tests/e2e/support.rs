@@ -361,12 +361,17 @@ pub struct Ev {
     pub time_ms: i64,
     pub kind: String,
     pub inputs: serde_json::Value,
+    pub statistics: serde_json::Value,
     pub rationale: String,
 }
 
 impl Ev {
     pub fn weight(&self) -> Option<f64> {
         self.inputs.get("weight").and_then(|w| w.as_f64())
+    }
+    /// Canary requests judged so far by the first metric (cumulative).
+    pub fn canary_judged(&self) -> Option<u64> {
+        self.statistics["verdicts"][0]["canary"]["total"].as_u64()
     }
     pub fn step_index(&self) -> Option<u64> {
         self.inputs.get("step_index").and_then(|w| w.as_u64())
@@ -394,7 +399,7 @@ pub fn ledger_events(path: &Path) -> Vec<Ev> {
         return Vec::new();
     }
     let mut stmt = db
-        .prepare("SELECT seq, time_ms, kind, inputs, rationale FROM ledger_events ORDER BY seq")
+        .prepare("SELECT seq, time_ms, kind, inputs, rationale, statistics FROM ledger_events ORDER BY seq")
         .expect("prepare");
     stmt.query_map([], |r| {
         let inputs: String = r.get(3)?;
@@ -404,6 +409,7 @@ pub fn ledger_events(path: &Path) -> Vec<Ev> {
             kind: r.get(2)?,
             inputs: serde_json::from_str(&inputs).unwrap_or_default(),
             rationale: r.get(4)?,
+            statistics: serde_json::from_str(&r.get::<_, String>(5)?).unwrap_or_default(),
         })
     })
     .expect("query")
