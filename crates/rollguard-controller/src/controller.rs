@@ -149,6 +149,20 @@ impl Controller {
         Ok(st)
     }
 
+    /// Re-checked right before each ledger write, so a replica whose lease
+    /// lapsed while it handled a request does not write. (The ledger's chain
+    /// lock keeps the chain whole even if two replicas ever wrote at once,
+    /// and idempotency keys keep a re-sent event single.)
+    fn still_leading(&self) -> Result<(), ApiFailure> {
+        if self.leadership.is_leader() {
+            Ok(())
+        } else {
+            Err(ApiFailure::NotLeader {
+                leader_url: self.leadership.view().leader_url,
+            })
+        }
+    }
+
     async fn submit_locked(
         &self,
         reg: &mut Registry,
@@ -228,6 +242,12 @@ impl Controller {
             .heartbeat(who, Instant::now(), self.cfg.lease, &self.cfg.budgets);
         for (name, why) in &grants.waiting {
             tracing::debug!(rollout = %name, agent = %who.name, "waiting: {why}");
+        }
+        if let Err(e) = self.still_leading() {
+            for name in &grants.granted {
+                st.registry.requeue(name);
+            }
+            return Err(e);
         }
         // Write-ahead: grants are durable before the agent hears of them.
         let events: Vec<NewEvent> = grants
@@ -359,6 +379,7 @@ impl Controller {
             .map(|e| (e.rollout.clone(), e.kind.clone()))
             .collect();
         if n > 0 {
+            self.still_leading()?;
             self.ledger
                 .append_batch(ship.events)
                 .await

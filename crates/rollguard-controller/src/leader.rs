@@ -113,13 +113,25 @@ impl Leadership {
         ttl: Duration,
     ) -> Result<Leadership, LeaderError> {
         let client = connect(url).await?;
-        client
-            .batch_execute(SCHEMA)
-            .await
-            .map_err(|source| LeaderError {
-                location: redact(url),
-                source,
-            })?;
+        // Replicas starting together race on CREATE TABLE IF NOT EXISTS
+        // (a unique violation in the catalog): try again.
+        let mut attempt = 0;
+        loop {
+            match client.batch_execute(SCHEMA).await {
+                Ok(()) => break,
+                Err(source) if attempt >= 4 => {
+                    return Err(LeaderError {
+                        location: redact(url),
+                        source,
+                    });
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "creating the leader table; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
         let (tx, view) = watch::channel(LeaderView {
             leader: false,
             term: 0,
