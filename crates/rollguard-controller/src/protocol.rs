@@ -109,6 +109,10 @@ pub struct RolloutInfo {
     pub outcome: Option<String>,
     /// Milliseconds left on the lease (assigned only; negative once expired).
     pub lease_left_ms: Option<i64>,
+    /// The holding agent's last report: `progressing`, `awaiting_human`, ...
+    pub agent_status: Option<String>,
+    /// The canary weight the holding agent last reported.
+    pub weight: Option<f64>,
 }
 
 /// Body of every 4xx answer.

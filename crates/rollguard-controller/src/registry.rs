@@ -45,6 +45,8 @@ pub struct Entry {
     pub spec_yaml: String,
     pub spec_hash: String,
     pub assignment: Assignment,
+    /// What the holding agent last reported: (status, canary weight).
+    pub reported: Option<(String, f64)>,
 }
 
 impl Entry {
@@ -145,6 +147,7 @@ impl Registry {
                 spec_yaml: yaml.to_string(),
                 spec_hash: hash,
                 assignment: Assignment::Queued,
+                reported: None,
             },
         );
         Ok(Submission::New)
@@ -205,6 +208,16 @@ impl Registry {
             grants.granted.push(name);
         }
         grants
+    }
+
+    /// Records what `agent` reports about the rollouts it holds (reports
+    /// about rollouts it does not hold are ignored).
+    pub fn record_report(&mut self, agent: &str, rollout: &str, status: &str, weight: f64) {
+        if let Some(e) = self.entries.get_mut(rollout)
+            && e.agent() == Some(agent)
+        {
+            e.reported = Some((status.to_string(), weight));
+        }
     }
 
     /// Takes back a grant that could not be recorded.

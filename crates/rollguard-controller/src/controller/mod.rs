@@ -227,7 +227,7 @@ impl Controller {
     pub async fn heartbeat(
         &self,
         who: &PeerIdentity,
-        _hb: Heartbeat,
+        hb: Heartbeat,
     ) -> Result<HeartbeatReply, ApiFailure> {
         if !who.has_role(AGENT_ROLE) {
             tracing::warn!(peer = %who.name, "refused a heartbeat: the certificate lacks the agent role");
@@ -237,6 +237,10 @@ impl Controller {
             )));
         }
         let mut st = self.leading().await?;
+        for r in &hb.running {
+            st.registry
+                .record_report(&who.name, &r.rollout, &r.status, r.weight);
+        }
         let grants = st
             .registry
             .heartbeat(who, Instant::now(), self.cfg.lease, &self.cfg.budgets);
@@ -355,6 +359,8 @@ impl Controller {
                     agent: e.agent().map(str::to_string),
                     outcome,
                     lease_left_ms,
+                    agent_status: e.reported.as_ref().map(|r| r.0.clone()),
+                    weight: e.reported.as_ref().map(|r| r.1),
                 }
             })
             .collect())

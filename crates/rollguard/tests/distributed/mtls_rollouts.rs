@@ -257,9 +257,13 @@ async fn controller_and_two_agents_run_rollouts_over_mtls() {
         Duration::from_secs(180),
         || async {
             rollouts(&op, &url).await.filter(|l| {
-                ["rollout-a", "rollout-b"]
-                    .iter()
-                    .all(|n| state_of(l, n).is_some_and(|r| r["state"] == "finished"))
+                ["rollout-a", "rollout-b"].iter().all(|n| {
+                    state_of(l, n).is_some_and(|r| {
+                        r["state"] == "finished"
+                            && r["agent_status"] == "done"
+                            && r["weight"] == 100.0
+                    })
+                })
             })
         },
     )
