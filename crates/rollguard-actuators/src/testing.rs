@@ -7,59 +7,11 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-#[derive(Debug, thiserror::Error)]
-pub enum TestServerError {
-    #[error(
-        "the `{binary}` binary is not on PATH; install the Debian package `{package}` (scripts/test.sh does)"
-    )]
-    Missing {
-        binary: &'static str,
-        package: &'static str,
-    },
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{binary} did not become ready within {secs} s; its log ends with:\n{log}")]
-    NotReady {
-        binary: &'static str,
-        secs: u64,
-        log: String,
-    },
-}
-
-/// Finds `binary` on PATH (and in the sbin directories Debian uses).
-pub fn find_binary(
-    binary: &'static str,
-    package: &'static str,
-) -> Result<PathBuf, TestServerError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let extra = ["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from);
-    std::env::split_paths(&path)
-        .chain(extra)
-        .map(|d| d.join(binary))
-        .find(|p| p.is_file())
-        .ok_or(TestServerError::Missing { binary, package })
-}
-
-/// A free port on 127.0.0.1 (bound and released; the server binds it next).
-pub fn free_port() -> Result<u16, TestServerError> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| TestServerError::Io {
-        what: "bind 127.0.0.1:0".into(),
-        source: e,
-    })?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| TestServerError::Io {
-            what: "local address".into(),
-            source: e,
-        })
-}
+pub use rollguard_testbed::process::{TestServerError, find_binary, free_port};
+use rollguard_testbed::process::{log_tail, spawn_logged, write_config};
 
 /// A running HAProxy; killed on drop.
 pub struct HaproxyServer {
@@ -93,32 +45,10 @@ impl HaproxyServer {
         for (name, addr, weight) in servers {
             cfg.push_str(&format!("  server {name} {addr} weight {weight}\n"));
         }
-        let cfg_path = dir.path().join("haproxy.cfg");
-        std::fs::write(&cfg_path, cfg).map_err(|e| TestServerError::Io {
-            what: format!("write {}", cfg_path.display()),
-            source: e,
-        })?;
-        let log_path = dir.path().join("haproxy.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| TestServerError::Io {
-            what: format!("create {}", log_path.display()),
-            source: e,
-        })?;
-        let log2 = log.try_clone().map_err(|e| TestServerError::Io {
-            what: "clone log handle".into(),
-            source: e,
-        })?;
-        let child = Command::new(&bin)
-            .arg("-db")
-            .arg("-f")
-            .arg(&cfg_path)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .spawn()
-            .map_err(|e| TestServerError::Io {
-                what: format!("start {}", bin.display()),
-                source: e,
-            })?;
+        let cfg_path = write_config(dir.path(), "haproxy.cfg", &cfg)?;
+        let mut command = Command::new(&bin);
+        command.arg("-db").arg("-f").arg(&cfg_path);
+        let child = spawn_logged(command, &dir.path().join("haproxy.log"))?;
         let server = HaproxyServer {
             child,
             dir,
@@ -135,7 +65,7 @@ impl HaproxyServer {
     }
 
     fn log_tail(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("haproxy.log")).unwrap_or_default()
+        log_tail(&self.dir.path().join("haproxy.log"), 40)
     }
 
     async fn wait_ready(&self, limit: Duration) -> Result<(), TestServerError> {

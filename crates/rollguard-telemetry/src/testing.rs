@@ -3,9 +3,8 @@
 //! scrapes the given targets every second and a temporary data directory.
 //! A missing binary is an error naming it, so tests fail loudly.
 
-use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::client::PromClient;
@@ -18,56 +17,8 @@ pub struct ScrapeTarget {
     pub metrics_path: String,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum TestServerError {
-    #[error(
-        "the `{binary}` binary is not on PATH; install the Debian package `{package}` (scripts/test.sh does)"
-    )]
-    Missing {
-        binary: &'static str,
-        package: &'static str,
-    },
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{binary} did not become ready within {secs} s; its log ends with:\n{log}")]
-    NotReady {
-        binary: &'static str,
-        secs: u64,
-        log: String,
-    },
-}
-
-/// Finds `binary` on PATH (and in the sbin directories Debian uses).
-pub fn find_binary(
-    binary: &'static str,
-    package: &'static str,
-) -> Result<PathBuf, TestServerError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let extra = ["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from);
-    std::env::split_paths(&path)
-        .chain(extra)
-        .map(|d| d.join(binary))
-        .find(|p| p.is_file())
-        .ok_or(TestServerError::Missing { binary, package })
-}
-
-/// A free port on 127.0.0.1 (bound and released; the server binds it next).
-pub fn free_port() -> Result<u16, TestServerError> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| TestServerError::Io {
-        what: "bind 127.0.0.1:0".into(),
-        source: e,
-    })?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| TestServerError::Io {
-            what: "local address".into(),
-            source: e,
-        })
-}
+pub use rollguard_testbed::process::{TestServerError, find_binary, free_port};
+use rollguard_testbed::process::{log_tail, spawn_logged, write_config};
 
 /// A running Prometheus; killed on drop.
 pub struct PrometheusServer {
@@ -94,36 +45,17 @@ impl PrometheusServer {
                 t.job, t.metrics_path, t.addr
             ));
         }
-        let cfg_path = dir.path().join("prometheus.yml");
-        std::fs::write(&cfg_path, cfg).map_err(|e| TestServerError::Io {
-            what: format!("write {}", cfg_path.display()),
-            source: e,
-        })?;
-        let log_path = dir.path().join("prometheus.log");
-        let log = std::fs::File::create(&log_path).map_err(|e| TestServerError::Io {
-            what: format!("create {}", log_path.display()),
-            source: e,
-        })?;
-        let log2 = log.try_clone().map_err(|e| TestServerError::Io {
-            what: "clone log handle".into(),
-            source: e,
-        })?;
+        let cfg_path = write_config(dir.path(), "prometheus.yml", &cfg)?;
         let port = free_port()?;
-        let child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        command
             .arg(format!("--config.file={}", cfg_path.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
                 dir.path().join("data").display()
             ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log2)
-            .spawn()
-            .map_err(|e| TestServerError::Io {
-                what: format!("start {}", bin.display()),
-                source: e,
-            })?;
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        let child = spawn_logged(command, &dir.path().join("prometheus.log"))?;
         let server = PrometheusServer { child, port, dir };
         server.wait_ready(Duration::from_secs(60)).await?;
         Ok(server)
@@ -134,10 +66,7 @@ impl PrometheusServer {
     }
 
     fn log_tail(&self) -> String {
-        let text =
-            std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
+        log_tail(&self.dir.path().join("prometheus.log"), 15)
     }
 
     async fn wait_ready(&self, limit: Duration) -> Result<(), TestServerError> {

@@ -12,3 +12,5 @@ pub use behavior::{LatencyModel, ServiceBehavior};
 pub use error::TestbedError;
 pub use load::{LoadConfig, LoadGenerator, LoadHandle, LoadStats, is_loopback};
 pub use service::DemoService;
+
+pub mod process;
