@@ -253,13 +253,14 @@ impl Agent {
     fn inner_gate(&self) -> Box<dyn Gate + Send> {
         match &self.policy {
             None => Box::new(AllowAll),
+            // Policy sees the principal {kind: agent, name: CN}, i.e. agent:CN.
             Some(p) => Box::new(
                 rollguard_runtime::PolicyGate::new(
                     p.engine.clone(),
                     p.timezone.clone(),
                     rollguard_runtime::fixed_environment(Default::default()),
                 )
-                .with_principal(self.identity.principal()),
+                .with_principal(self.identity.name.clone()),
             ),
         }
     }
