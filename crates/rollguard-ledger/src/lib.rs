@@ -51,6 +51,9 @@ pub mod schema;
 pub mod sqlite;
 pub mod verify;
 
+#[cfg(feature = "test-util")]
+pub mod testing;
+
 pub use bench::{BenchReport, bench};
 pub use error::{LedgerError, Result};
 pub use event::{Event, GENESIS_HASH, NewEvent, chain_hash};

@@ -5,7 +5,6 @@
 mod cases;
 mod crash;
 mod files;
-mod pg_server;
 mod postgres;
 mod sqlite;
 mod support;

@@ -5,8 +5,8 @@
 use rollguard_ledger::{Ledger, LedgerError};
 
 use crate::cases::{self, tamper};
-use crate::pg_server::PgServer;
 use crate::support::Raw;
+use rollguard_ledger::testing::PgServer;
 
 #[tokio::test]
 async fn postgres_backend_passes_the_shared_cases() {

@@ -1,4 +1,5 @@
-//! A throw-away PostgreSQL server for the tests: `initdb` into a temp dir,
+//! A throw-away PostgreSQL server for tests (feature `test-util`; used by this
+//! crate's tests and the distributed-control-plane tests): `initdb` into a temp dir,
 //! started with `pg_ctl` on a free 127.0.0.1 port with its Unix socket in
 //! the same dir, stopped (immediate mode) when dropped.
 //!
@@ -11,6 +12,8 @@
 //! user (created by the Debian package; `nobody` otherwise) and every server
 //! command runs through `runuser -u USER --`. As any other user the commands
 //! run directly.
+//!
+//! Test support: failures to start are panics with the reason, as a test wants.
 
 use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt;
