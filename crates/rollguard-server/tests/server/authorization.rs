@@ -29,6 +29,21 @@ async fn snapshot(f: &Fixture) -> (Vec<(String, f64, String)>, Value, usize) {
     (rollouts, global, events)
 }
 
+/// A snapshot once the previous case's accepted command has fully landed
+/// (rollout loops apply commands asynchronously): two equal snapshots in a row.
+async fn settled_snapshot(f: &Fixture) -> (Vec<(String, f64, String)>, Value, usize) {
+    let mut last = snapshot(f).await;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let now = snapshot(f).await;
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    last
+}
+
 struct Case {
     method: &'static str,
     path: String,
@@ -135,7 +150,7 @@ async fn every_endpoint_refuses_missing_tokens_and_low_roles_and_changes_nothing
         },
     ];
     for c in &cases {
-        let before = snapshot(&f).await;
+        let before = settled_snapshot(&f).await;
         for token in [None, Some("not-a-known-token")] {
             let (s, v) = f.call(c.method, &c.path, token, &c.body).await;
             assert_eq!(
