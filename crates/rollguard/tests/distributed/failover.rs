@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use rollguard_ledger::Ledger;
 use serde_json::Value;
 
-use crate::pg_server::PgServer;
+use rollguard_ledger::testing::PgServer;
 use crate::support::*;
 
 async fn leader_info(c: &reqwest::Client, url: &str) -> Option<Value> {

@@ -7,5 +7,4 @@ mod failover;
 mod fault_proxy;
 mod mtls_rollouts;
 mod partition;
-mod pg_server;
 mod support;
