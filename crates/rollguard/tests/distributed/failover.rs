@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use rollguard_ledger::Ledger;
 use serde_json::Value;
 
-use rollguard_ledger::testing::PgServer;
 use crate::support::*;
+use rollguard_ledger::testing::PgServer;
 
 async fn leader_info(c: &reqwest::Client, url: &str) -> Option<Value> {
     let r = c.get(format!("{url}/v1/leader")).send().await.ok()?;
