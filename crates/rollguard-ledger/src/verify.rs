@@ -80,6 +80,41 @@ impl ChainVerifier {
         }
     }
 
+    /// Checks a row read as its ten text columns (rollout, kind, actor,
+    /// idempotency_key, inputs, statistics, policy, rationale, prev_hash, hash;
+    /// `None` for the whole when one is not text). A NULL where text is
+    /// required means the row was edited.
+    pub fn check_row(&mut self, seq: u64, time_ms: i64, fields: Option<Vec<Option<&str>>>) -> bool {
+        let parts = fields.and_then(|f| {
+            Some((
+                StoredParts {
+                    seq,
+                    time_ms,
+                    rollout: (*f.first()?)?,
+                    kind: (*f.get(1)?)?,
+                    actor: (*f.get(2)?)?,
+                    idempotency_key: *f.get(3)?,
+                    inputs: (*f.get(4)?)?,
+                    statistics: (*f.get(5)?)?,
+                    policy: *f.get(6)?,
+                    rationale: (*f.get(7)?)?,
+                    prev_hash: (*f.get(8)?)?,
+                },
+                (*f.get(9)?)?,
+            ))
+        });
+        match parts {
+            Some((parts, hash)) => self.check(&parts, hash),
+            None => {
+                self.fail(
+                    seq,
+                    format!("event seq {seq}: a field is NULL or not text: the row was edited"),
+                );
+                false
+            }
+        }
+    }
+
     /// Checks the next stored event; returns false once the chain is broken.
     pub fn check(&mut self, parts: &StoredParts<'_>, hash: &str) -> bool {
         if self.bad.is_some() {

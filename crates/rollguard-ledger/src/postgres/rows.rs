@@ -5,7 +5,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::FromSql;
 
 use crate::error::{LedgerError, Result};
-use crate::event::{Event, StoredParts};
+use crate::event::Event;
 use crate::verify::{ChainState, ChainVerifier};
 
 fn to_u64(location: &str, seq: i64, field: &'static str) -> Result<u64> {
@@ -101,32 +101,5 @@ pub(crate) fn check_row(verifier: &mut ChainVerifier, row: &Row) -> bool {
     };
     let text = |i: usize| row.try_get::<_, Option<&str>>(i).ok();
     let fields: Option<Vec<Option<&str>>> = (2..12).map(text).collect();
-    let parts = fields.and_then(|f| {
-        Some((
-            StoredParts {
-                seq,
-                time_ms,
-                rollout: f[0]?,
-                kind: f[1]?,
-                actor: f[2]?,
-                idempotency_key: f[3],
-                inputs: f[4]?,
-                statistics: f[5]?,
-                policy: f[6],
-                rationale: f[7]?,
-                prev_hash: f[8]?,
-            },
-            f[9]?,
-        ))
-    });
-    match parts {
-        Some((parts, hash)) => verifier.check(&parts, hash),
-        None => {
-            verifier.fail(
-                seq,
-                format!("event seq {seq}: a field is NULL or not text: the row was edited"),
-            );
-            false
-        }
-    }
+    verifier.check_row(seq, time_ms, fields)
 }

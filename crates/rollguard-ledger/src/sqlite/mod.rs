@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::mpsc;
 
 use crate::error::{LedgerError, Result};
-use crate::event::{Event, StoredParts};
+use crate::event::Event;
 use crate::group_commit::{QUEUE_DEPTH, WriterCounters, WriterHandle};
 use crate::ledger::{EventFilter, PruneReport, RolloutSummary};
 use crate::schema::EVENT_COLUMNS;
@@ -320,34 +320,7 @@ fn check_row(verifier: &mut ChainVerifier, row: &rusqlite::Row<'_>) -> bool {
             return false;
         }
     };
-    let parts = fields.and_then(|f| {
-        Some((
-            StoredParts {
-                seq,
-                time_ms,
-                rollout: f[0]?,
-                kind: f[1]?,
-                actor: f[2]?,
-                idempotency_key: f[3],
-                inputs: f[4]?,
-                statistics: f[5]?,
-                policy: f[6],
-                rationale: f[7]?,
-                prev_hash: f[8]?,
-            },
-            f[9]?,
-        ))
-    });
-    match parts {
-        Some((parts, hash)) => verifier.check(&parts, hash),
-        None => {
-            verifier.fail(
-                seq,
-                format!("event seq {seq}: a field is NULL or not text: the row was edited"),
-            );
-            false
-        }
-    }
+    verifier.check_row(seq, time_ms, fields)
 }
 
 fn join_error(location: &str, e: tokio::task::JoinError) -> LedgerError {
