@@ -156,13 +156,19 @@ pub fn print_summary(s: &RunSummary) {
             Some((lo, hi)) if hi.is_finite() => format!(", ratio CI [{lo:.2}, {hi:.2}]"),
             _ => String::new(),
         };
+        let rates = match (v.canary_rate, &v.note) {
+            (None, Some(note)) => note.clone(),
+            _ => format!(
+                "canary {} vs baseline {}{interval}",
+                pct(v.canary_rate),
+                pct(v.baseline_rate)
+            ),
+        };
         println!(
-            "  {:<14} evidence e={} (rollback at {}), canary {} vs baseline {}{interval}",
+            "  {:<14} evidence e={} (rollback at {}), {rates}",
             v.metric,
             fmt_e(v.e_value),
             fmt_e(v.threshold),
-            pct(v.canary_rate),
-            pct(v.baseline_rate)
         );
     }
     if let Some(l) = &s.ledger {
