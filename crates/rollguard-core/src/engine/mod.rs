@@ -549,41 +549,28 @@ impl Engine {
         };
         let verdicts = st.verdicts(false);
         let (decision, policy) = cx.gate.check(&self.rollout, &proposal, &verdicts, cx.now);
-        match decision {
-            GateDecision::Allow => true,
+        let reason = match decision {
+            GateDecision::Allow => return true,
             GateDecision::Deny { reasons } => {
-                let reason = format!("policy denied {action} to {to}%: {}", reasons.join("; "));
-                self.push_record(
-                    st,
-                    cx,
-                    EventKind::Denied,
-                    "policy",
-                    reason.clone(),
-                    verdicts,
-                    policy,
-                );
-                self.await_human(st, cx, reason);
-                false
+                format!("policy denied {action} to {to}%: {}", reasons.join("; "))
             }
-            GateDecision::RequireApproval { reasons } => {
-                let reason = format!(
-                    "policy requires approval for {action} to {to}%: {} (rollguard approve {})",
-                    reasons.join("; "),
-                    self.rollout.name
-                );
-                self.push_record(
-                    st,
-                    cx,
-                    EventKind::Denied,
-                    "policy",
-                    reason.clone(),
-                    verdicts,
-                    policy,
-                );
-                self.await_human(st, cx, reason);
-                false
-            }
-        }
+            GateDecision::RequireApproval { reasons } => format!(
+                "policy requires approval for {action} to {to}%: {} (rollguard approve {})",
+                reasons.join("; "),
+                self.rollout.name
+            ),
+        };
+        self.push_record(
+            st,
+            cx,
+            EventKind::Denied,
+            "policy",
+            reason.clone(),
+            verdicts,
+            policy,
+        );
+        self.await_human(st, cx, reason);
+        false
     }
 
     fn advance(&self, st: &mut RolloutState, cx: &mut Ctx<'_>) {
