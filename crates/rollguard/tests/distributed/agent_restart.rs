@@ -20,18 +20,7 @@ async fn agent_killed_mid_rollout_resumes_from_its_buffer() {
         "r.yaml",
         &rollout_yaml("rollout-r", "svc-a", "prod", &w, "8s"),
     );
-    let port = free_port();
-    let ledger_path = dir.join("controller.db");
-    let ctl = Proc::spawn(
-        "controller",
-        dir,
-        &controller_args(
-            &certs,
-            port,
-            ledger_path.to_str().expect("utf-8"),
-            &["-f", f.to_str().expect("utf-8"), "--lease", "10s"],
-        ),
-    );
+    let (ctl, port, ledger_path) = spawn_controller(dir, &certs, &f, "10s");
     let controllers = [format!("https://127.0.0.1:{port}")];
     let data = dir.join("agent-a");
     let args = agent_args(

@@ -45,18 +45,7 @@ async fn partitioned_until_denied() -> Held {
         "p.yaml",
         &rollout_yaml("rollout-p", "svc-a", "prod", &w, "10s"),
     );
-    let port = free_port();
-    let ledger_path = dir.join("controller.db");
-    let ctl = Proc::spawn(
-        "controller",
-        dir,
-        &controller_args(
-            &certs,
-            port,
-            ledger_path.to_str().expect("utf-8"),
-            &["-f", f.to_str().expect("utf-8"), "--lease", "3s"],
-        ),
-    );
+    let (ctl, port, ledger_path) = spawn_controller(dir, &certs, &f, "3s");
     let target: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let proxy = FaultProxy::start(target).await;
     let via = [format!("https://127.0.0.1:{}", proxy.addr.port())];

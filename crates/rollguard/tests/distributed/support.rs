@@ -2,7 +2,6 @@
 //! (killed when dropped, stderr kept in a log file), rollout files, demo
 //! services with load, an mTLS client, and polling helpers.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -14,10 +13,30 @@ use rollguard_testbed::{
 };
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("bind 127.0.0.1:0")
-        .port()
+    rollguard_testbed::process::free_port().expect("a free loopback port")
+}
+
+/// A controller on a free port with its own SQLite ledger in `dir`, holding
+/// the rollout file `rollout` with mandates of `lease`.
+pub fn spawn_controller(
+    dir: &Path,
+    certs: &Certs,
+    rollout: &Path,
+    lease: &str,
+) -> (Proc, u16, PathBuf) {
+    let port = free_port();
+    let ledger_path = dir.join("controller.db");
+    let ctl = Proc::spawn(
+        "controller",
+        dir,
+        &controller_args(
+            certs,
+            port,
+            ledger_path.to_str().expect("utf-8"),
+            &["-f", rollout.to_str().expect("utf-8"), "--lease", lease],
+        ),
+    );
+    (ctl, port, ledger_path)
 }
 
 /// A CA with certificates for a controller, two agents (svc-a, svc-b) and an operator.
